@@ -1,0 +1,1 @@
+"""Access: installation requests, personal cabinets, login identities, employment notices, inventory."""

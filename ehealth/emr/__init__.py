@@ -1,0 +1,1 @@
+"""Elektron tibbiy karta: the one medical record per patient (R-11, R-13)."""

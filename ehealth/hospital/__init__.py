@@ -1,0 +1,1 @@
+"""Elektron shifoxona: admissions, beds and transfers, discharges."""

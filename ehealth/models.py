@@ -1,0 +1,63 @@
+"""Import every model so that Base.metadata knows the whole schema (Alembic and tests use this)."""
+
+from ehealth.access.models import (
+    Cabinet,
+    EmploymentNotice,
+    InstallationRequest,
+    InventoryCampaign,
+    InventoryReview,
+    LoginIdentity,
+    RequestedUser,
+)
+from ehealth.audit.models import AuditChainHead, AuditEvent
+from ehealth.emr.models import (
+    Allergy,
+    Condition,
+    Encounter,
+    InstrumentalResult,
+    LabResult,
+    Observation,
+    Referral,
+    TreatmentRecord,
+)
+from ehealth.hospital.models import Admission, BedAssignment, Discharge
+from ehealth.outbox import ClinicalEvent
+from ehealth.patients.models import Patient
+from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
+from ehealth.reference.models import Bed, Department, District, Drug, Organization, OrganizationModule, Region, Ward
+
+__all__ = [
+    "Admission",
+    "Allergy",
+    "AuditChainHead",
+    "AuditEvent",
+    "Bed",
+    "BedAssignment",
+    "Cabinet",
+    "ClinicalEvent",
+    "Condition",
+    "Department",
+    "Discharge",
+    "Dispense",
+    "District",
+    "Drug",
+    "EmploymentNotice",
+    "Encounter",
+    "InstallationRequest",
+    "InstrumentalResult",
+    "InventoryCampaign",
+    "InventoryReview",
+    "LabResult",
+    "LoginIdentity",
+    "Observation",
+    "Organization",
+    "OrganizationModule",
+    "Patient",
+    "Prescription",
+    "PrescriptionItem",
+    "Referral",
+    "Region",
+    "RequestedUser",
+    "TreatmentRecord",
+    "Ward",
+]

@@ -1,0 +1,1 @@
+"""Reference data: regions, organizations and their structure, the drug catalogue."""
