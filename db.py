@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+from flask import Flask, current_app
 from sqlalchemy import (
     BigInteger,
     Constraint,
@@ -217,3 +218,22 @@ def enum_column(enum: type[StrEnum], name: str, **kwargs: Any) -> Any:
         validate_strings=True,
     )
     return mapped_column(kind, **kwargs)
+
+
+SESSIONS_KEY = "ehealth.sessions"
+
+
+def init_app(server: Flask, factory: sessionmaker[Session]) -> None:
+    """Give the Flask server its session factory (one per app, so tests can run several)."""
+    server.extensions[SESSIONS_KEY] = factory
+
+
+def session_factory() -> sessionmaker[Session]:
+    """The session factory of the app serving this request."""
+    factory: sessionmaker[Session] = current_app.extensions[SESSIONS_KEY]
+    return factory
+
+
+def request_transaction() -> AbstractContextManager[Session]:
+    """A transaction on the database of the app serving this request (pages, callbacks, views)."""
+    return transaction(session_factory())

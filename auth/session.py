@@ -1,0 +1,53 @@
+"""Personal sessions: flask-login, the cabinet loader, idle expiry and cookie hardening (R-17)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, session
+from flask_login import LoginManager, logout_user
+
+from auth.user import Anonymous, PortalUser
+from db import request_transaction, utcnow
+from ehealth.access.models import Cabinet
+from settings import Settings
+
+LAST_SEEN = "last_seen"
+
+
+def _load_user(user_id: str) -> PortalUser | None:
+    if not user_id.isdigit():
+        return None
+    with request_transaction() as db:
+        cabinet = db.get(Cabinet, int(user_id))
+        # A cabinet blocked or archived after sign-in loses its session at the next request.
+        return PortalUser.of(cabinet) if cabinet is not None else None
+
+
+def init_app(server: Flask, settings: Settings) -> None:
+    """Attach flask-login and the session rules to the server."""
+    idle = timedelta(hours=settings.session_idle_hours)
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.environment == "production",
+        SESSION_COOKIE_NAME="ehealth_session",
+        PERMANENT_SESSION_LIFETIME=idle,
+    )
+    manager = LoginManager()
+    manager.anonymous_user = Anonymous
+    manager.session_protection = "strong"
+    manager.user_loader(_load_user)
+    manager.init_app(server)
+
+    @server.before_request
+    def expire_idle_sessions() -> None:
+        """Sign out a session that has been idle longer than the setting (DMED: 8 hours)."""
+        now = utcnow().timestamp()
+        last_seen = session.get(LAST_SEEN)
+        if isinstance(last_seen, float) and now - last_seen > idle.total_seconds():
+            logout_user()
+            session.clear()
+        session[LAST_SEEN] = now
+        session.permanent = True

@@ -1,0 +1,51 @@
+"""Translatable names of the domain's codes (roles, statuses, organization kinds)."""
+
+from __future__ import annotations
+
+from ehealth.access.models import CabinetStatus, DocumentType, Role
+from ehealth.i18n import N_, gettext
+from ehealth.reference.models import OrganizationKind
+
+_LABELS: dict[str, str] = {
+    Role.DOCTOR: N_("Doctor"),
+    Role.NURSE: N_("Nurse"),
+    Role.REGISTRAR: N_("Registrar"),
+    Role.PHARMACIST: N_("Pharmacist"),
+    Role.MANAGER: N_("Manager"),
+    Role.ANALYST: N_("Ministry analyst"),
+    Role.ADMIN: N_("Ministry administrator"),
+    Role.INTEGRATOR: N_("Integrator (UZINFOCOM)"),
+}
+_STATUS: dict[str, str] = {
+    CabinetStatus.ACTIVE: N_("Active"),
+    CabinetStatus.BLOCKED: N_("Blocked"),
+    CabinetStatus.ARCHIVED: N_("Archived"),
+}
+_DOCUMENT: dict[str, str] = {DocumentType.PASSPORT: N_("Passport"), DocumentType.ID_CARD: N_("ID card")}
+_KIND: dict[str, str] = {
+    OrganizationKind.POLYCLINIC: N_("Polyclinic"),
+    OrganizationKind.HOSPITAL: N_("Hospital"),
+    OrganizationKind.PHARMACY: N_("Pharmacy"),
+    OrganizationKind.MINISTRY: N_("Ministry"),
+    OrganizationKind.INTEGRATOR: N_("Integrator"),
+}
+
+
+def role_label(role: str) -> str:
+    """The role's name in the current language."""
+    return gettext(_LABELS[role]) if role in _LABELS else role
+
+
+def status_label(status: str) -> str:
+    """The cabinet status in the current language."""
+    return gettext(_STATUS[status]) if status in _STATUS else status
+
+
+def document_label(kind: str) -> str:
+    """The identity document type in the current language."""
+    return gettext(_DOCUMENT[kind]) if kind in _DOCUMENT else kind
+
+
+def organization_kind_label(kind: str) -> str:
+    """The organization kind in the current language."""
+    return gettext(_KIND[kind]) if kind in _KIND else kind

@@ -1,0 +1,1 @@
+"""The portal's pages (Dash multipage; each file registers itself)."""
