@@ -53,8 +53,10 @@ def sign_in() -> Response:
         who = PortalUser.of(cabinet) if cabinet is not None else None
         if who is None:
             record(db, Actor(None, None, None, request.remote_addr), "sign_in.dev", outcome=Outcome.DENIED)
-            abort(400)
-        record(db, Actor(who.cabinet_id, who.role, who.organization_id, request.remote_addr), "sign_in.dev")
+        else:
+            record(db, Actor(who.cabinet_id, who.role, who.organization_id, request.remote_addr), "sign_in.dev")
+    if who is None:  # after the commit, so that the refusal stays in the audit trail
+        abort(400)
     session.clear()  # a fresh session on sign-in: no fixation
     login_user(who)
     return redirect(safe_next(request.form.get("next")))

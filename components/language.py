@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, redirect, request
+from flask import Flask, abort, g, redirect, request
 from werkzeug.wrappers import Response
 
 from auth.redirects import safe_next
-from ehealth.i18n import LANGUAGES, current_language, gettext, ngettext, set_language
+from ehealth.i18n import LANGUAGES, current_language, gettext, ngettext, reset_language, set_language
 from settings import Settings
 
 COOKIE = "lang"
@@ -18,7 +18,14 @@ def init_app(server: Flask, settings: Settings) -> None:
     @server.before_request
     def choose_language() -> None:
         """Take the language from the cookie, else the installation's default."""
-        set_language(request.cookies.get(COOKIE) or settings.default_language)
+        g.language_token = set_language(request.cookies.get(COOKIE) or settings.default_language)
+
+    @server.teardown_request
+    def restore_language(_error: BaseException | None) -> None:
+        """Leave the thread as it was: the next request (or test) starts from the default."""
+        token = g.pop("language_token", None)
+        if token is not None:
+            reset_language(token)
 
     @server.get("/lang/<code>")
     def switch_language(code: str) -> Response:

@@ -75,7 +75,9 @@ def patient(session: Session, born: date = date(1990, 1, 1), sex: Sex = Sex.MALE
     return row
 
 
-def encounter(session: Session, org: Organization, doctor: Cabinet, who: Patient, start: datetime | None = None) -> Encounter:
+def encounter(
+    session: Session, org: Organization, doctor: Cabinet, who: Patient, start: datetime | None = None
+) -> Encounter:
     """An open outpatient visit."""
     started = start or utcnow() - timedelta(minutes=30)
     row = Encounter(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
@@ -25,9 +25,14 @@ def current_language() -> str:
     return _language.get()
 
 
-def set_language(language: str) -> None:
+def set_language(language: str) -> Token[str]:
     """Serve the rest of this context in `language` (unknown codes fall back to the default)."""
-    _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    return _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def reset_language(token: Token[str]) -> None:
+    """Undo a set_language (at the end of a request)."""
+    _language.reset(token)
 
 
 @contextmanager

@@ -1,0 +1,165 @@
+"""The portal over HTTP: deny by default, development sign-in only in development, sessions, language, errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dash import Dash
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from app import create_app
+from auth.session import LAST_SEEN
+from db import utcnow
+from ehealth.access.models import Cabinet, CabinetStatus, Role
+from ehealth.audit.models import AuditEvent, Outcome
+from ehealth.i18n import gettext, language
+from settings import Settings
+from tests import factories
+
+SECRET = "x" * 40
+
+
+@dataclass(frozen=True)
+class Staff:
+    """One cabinet id per role, committed to the module's database."""
+
+    by_role: dict[Role, int]
+
+
+@pytest.fixture(scope="module")
+def staff(engine: Engine) -> Staff:
+    """An organization with one active cabinet of every role."""
+    with Session(engine) as session:
+        org = factories.organization(session)
+        by_role = {role: factories.cabinet(session, org, role).id for role in Role}
+        session.commit()
+    return Staff(by_role)
+
+
+def _settings(database_url: str, environment: str) -> Settings:
+    return Settings(environment=environment, database_url=database_url, secret_key=SECRET)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def portal(database_url: str, staff: Staff) -> Dash:
+    """The portal in development mode on the test database."""
+    return create_app(_settings(database_url, "development"))
+
+
+@pytest.fixture
+def client(portal: Dash) -> Iterator[FlaskClient]:
+    """A browser-like client with its own cookie jar."""
+    with portal.server.test_client() as client:
+        yield client
+
+
+def sign_in(client: FlaskClient, cabinet_id: int, next_path: str = "/") -> str:
+    """Sign in through the development picker; returns where the portal sent the user."""
+    response = client.post("/dev/login", data={"cabinet_id": str(cabinet_id), "next": next_path})
+    assert response.status_code == 302
+    return response.location
+
+
+def test_anonymous_users_are_sent_to_sign_in(client: FlaskClient) -> None:
+    response = client.get("/cabinet?x=1")
+    assert response.status_code == 302
+    assert response.location == "/login?next=%2Fcabinet%3Fx%3D1"
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_development_picker_lists_one_user_per_role(client: FlaskClient, staff: Staff) -> None:
+    page = client.get("/dev/login").get_data(as_text=True)
+    roles = set(re.findall(r'data-role="(\w+)"', page))
+    assert roles == {role.value for role in Role}
+
+
+def test_sign_in_opens_the_portal_and_is_audited(client: FlaskClient, staff: Staff, engine: Engine) -> None:
+    doctor = staff.by_role[Role.DOCTOR]
+    assert sign_in(client, doctor, "/cabinet") == "/cabinet"
+    assert client.get("/cabinet").status_code == 200
+    assert client.get("/_dash-layout").status_code == 200
+    with Session(engine) as session:
+        last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+    assert last is not None and last.action == "sign_in.dev" and last.actor_id == doctor
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_no_open_redirects(client: FlaskClient, staff: Staff, target: str) -> None:
+    assert sign_in(client, staff.by_role[Role.NURSE], target) == "/"
+    assert client.get(f"/lang/ru?next={target}").location == "/"
+
+
+def test_unknown_cabinet_is_refused_and_audited(client: FlaskClient, engine: Engine) -> None:
+    assert client.post("/dev/login", data={"cabinet_id": "999999"}).status_code == 400
+    with Session(engine) as session:
+        last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+    assert last is not None and last.outcome == Outcome.DENIED
+
+
+def test_idle_session_expires(client: FlaskClient, staff: Staff) -> None:
+    sign_in(client, staff.by_role[Role.REGISTRAR])
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        session[LAST_SEEN] = (datetime.now(UTC) - timedelta(hours=9)).timestamp()
+    assert client.get("/").status_code == 302
+
+
+def test_blocked_cabinet_loses_its_session(portal: Dash, engine: Engine, staff: Staff) -> None:
+    with Session(engine) as session:
+        org_id = session.get_one(Cabinet, staff.by_role[Role.MANAGER]).organization_id
+        from ehealth.reference.models import Organization
+
+        victim = factories.cabinet(session, session.get_one(Organization, org_id), Role.PHARMACIST)
+        session.commit()
+        victim_id = victim.id
+    with portal.server.test_client() as client:
+        sign_in(client, victim_id)
+        assert client.get("/").status_code == 200
+        with Session(engine) as session:
+            row = session.get_one(Cabinet, victim_id)
+            row.status, row.blocked_at = CabinetStatus.BLOCKED, utcnow()
+            session.commit()
+        assert client.get("/").status_code == 302
+
+
+def test_language_switch_translates_the_pages(client: FlaskClient) -> None:
+    response = client.get("/lang/ru?next=/login")
+    assert response.status_code == 302 and response.location == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    with language("ru"):
+        expected = gettext("Sign in")
+    assert expected != "Sign in"
+    assert expected in page and 'lang="ru"' in page
+    assert client.get("/lang/xx").status_code == 404
+
+
+def test_error_page_is_plain_and_translated(client: FlaskClient) -> None:
+    client.get("/lang/uz?next=/")
+    response = client.get("/logout")  # only POST signs out
+    assert response.status_code == 405
+    text = response.get_data(as_text=True)
+    with language("uz"):
+        assert gettext("Not allowed") in text
+    assert "Traceback" not in text
+
+
+def test_development_sign_in_is_absent_outside_development(database_url: str, staff: Staff) -> None:
+    for environment in ("production", "test"):
+        app = create_app(_settings(database_url, environment))
+        assert "dev_signin" not in app.server.blueprints
+        with app.server.test_client() as client:
+            login_page = client.get("/login").get_data(as_text=True)
+            assert "/dev/login" not in login_page
+            # The picker is gone: anonymous visitors are sent to sign in, and posting a cabinet id signs nobody in.
+            assert client.get("/dev/login").status_code == 302
+            client.post("/dev/login", data={"cabinet_id": str(staff.by_role[Role.ADMIN])})
+            assert client.get("/cabinet").status_code == 302
