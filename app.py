@@ -86,13 +86,13 @@ def create_app(settings: Settings | None = None) -> Dash:
     server = create_server(settings)
     app = Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash's annotation omits Flask, which it accepts
         use_pages=True,
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
         serve_locally=True,  # hospital networks are often closed: no CDN
         title="Elektron sog'liqni saqlash",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None turns the 'Updating' title off
         suppress_callback_exceptions=True,
     )
     app.layout = shell.layout

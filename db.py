@@ -158,7 +158,8 @@ _GENERIC = {
 
 def _find_constraint(name: str) -> Constraint | Index | None:
     for table in Base.metadata.tables.values():
-        for item in (*table.constraints, *table.indexes):
+        items: list[Constraint | Index] = [*table.constraints, *table.indexes]
+        for item in items:
             if item.name == name:
                 return item
     return None
@@ -168,9 +169,10 @@ def _unique_by_columns(table: str, columns: list[str]) -> Constraint | Index | N
     candidate = Base.metadata.tables.get(table)
     if candidate is None:
         return None
-    for item in (*candidate.constraints, *candidate.indexes):
+    items: list[Constraint | Index] = [*candidate.constraints, *candidate.indexes]
+    for item in items:
         is_unique = isinstance(item, UniqueConstraint) or (isinstance(item, Index) and item.unique)
-        if is_unique and sorted(c.name for c in item.columns) == sorted(columns):
+        if is_unique and sorted(c.name for c in item.columns) == sorted(columns):  # type: ignore[union-attr]
             return item
     return None
 

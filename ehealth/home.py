@@ -52,8 +52,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _count(session: Session, query: Select[tuple[int]]) -> int:
-    return int(session.execute(query).scalar_one())
+def _count(session: Session, query: Select[int]) -> int:
+    return session.execute(query).scalar_one()
 
 
 def _live(model: type[ClinicalRecord]) -> ColumnElement[bool]:

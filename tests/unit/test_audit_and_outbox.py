@@ -91,7 +91,6 @@ def test_audit_chain_verifies_and_detects_an_edited_row(session: Session) -> Non
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"])
 def test_audit_rows_cannot_be_changed_or_removed(session: Session, statement: str) -> None:
     record(session, Actor(None, "system", None), "test.append")
-    with pytest.raises(DBAPIError, match="append-only"):
-        with session.begin_nested():
-            session.execute(text(statement))
+    with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
+        session.execute(text(statement))
     assert session.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalars().first() == "test.append"
