@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from dash import Dash
-from flask import Flask, jsonify, redirect, render_template, request
+from flask import Flask, current_app, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -21,14 +21,14 @@ from settings import ROOT, Settings, from_env
 # Reachable without signing in: the sign-in itself, the language switch and static files.
 PUBLIC_PREFIXES = (
     "/login",
-    "/logout",
-    "/dev/",
     "/lang/",
     "/assets/",
     "/_dash-component-suites/",
     "/_favicon.ico",
     "/healthz",
 )
+# The development sign-in is public only where it exists at all.
+DEVELOPMENT_PREFIXES = ("/dev/",)
 
 _ERRORS = {
     400: (N_("Bad request"), N_("The request could not be understood. Check what you entered and try again.")),
@@ -44,7 +44,8 @@ _ERRORS = {
 
 def _require_sign_in() -> ResponseReturnValue | None:
     """Deny by default: everything but the public paths needs a signed-in user."""
-    if current_user.is_authenticated or request.path.startswith(PUBLIC_PREFIXES):
+    public = PUBLIC_PREFIXES + (DEVELOPMENT_PREFIXES if current_app.config["EHEALTH_DEVELOPMENT"] else ())
+    if current_user.is_authenticated or request.path.startswith(public):
         return None
     if request.path.startswith("/_dash-"):
         return jsonify(error=gettext("Sign in again: your session has ended.")), 401

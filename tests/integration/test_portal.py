@@ -143,12 +143,12 @@ def test_language_switch_translates_the_pages(client: FlaskClient) -> None:
 
 
 def test_error_page_is_plain_and_translated(client: FlaskClient) -> None:
-    client.get("/lang/uz?next=/")
-    response = client.get("/logout")  # only POST signs out
-    assert response.status_code == 405
+    client.get("/lang/ru?next=/")
+    response = client.get("/lang/xx")
+    assert response.status_code == 404
     text = response.get_data(as_text=True)
-    with language("uz"):
-        assert gettext("Not allowed") in text
+    with language("ru"):
+        assert gettext("Page not found") in text and gettext("Page not found") != "Page not found"
     assert "Traceback" not in text
 
 
@@ -163,3 +163,13 @@ def test_development_sign_in_is_absent_outside_development(database_url: str, st
             assert client.get("/dev/login").status_code == 302
             client.post("/dev/login", data={"cabinet_id": str(staff.by_role[Role.ADMIN])})
             assert client.get("/cabinet").status_code == 302
+
+
+def test_sign_out_ends_the_session(client: FlaskClient, staff: Staff) -> None:
+    sign_in(client, staff.by_role[Role.INTEGRATOR])
+    assert client.get("/").status_code == 200
+    client.get("/logout")  # a link or an image tag must not sign anyone out: only POST does
+    assert client.get("/").status_code == 200
+    response = client.post("/logout")
+    assert response.status_code == 302 and response.location == "/login"
+    assert client.get("/").status_code == 302
