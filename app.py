@@ -101,6 +101,13 @@ def create_app(settings: Settings | None = None) -> Dash:
     return app
 
 
+def __getattr__(name: str) -> object:
+    """`app:server` for a WSGI server (gunicorn): built on first access, from the environment's settings."""
+    if name == "server":
+        return create_app().server
+    raise AttributeError(name)
+
+
 if __name__ == "__main__":
     current = from_env()
     portal = create_app(current)
