@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 from ehealth.access.models import Cabinet, DocumentType, Role
-from ehealth.emr.models import Encounter, EncounterKind
+from ehealth.emr.models import Condition, ConditionKind, Encounter, EncounterKind
 from ehealth.identifiers import make_pinfl
 from ehealth.patients.models import Patient, Sex
 from ehealth.reference.models import Organization, OrganizationKind
@@ -87,6 +87,24 @@ def encounter(
         practitioner_id=doctor.id,
         started_at=started,
         created_by=doctor.id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def diagnosis(
+    session: Session, visit: Encounter, code: str = "I10", kind: ConditionKind = ConditionKind.FINAL
+) -> Condition:
+    """A diagnosis entered in `visit` by its practitioner."""
+    row = Condition(
+        patient_id=visit.patient_id,
+        organization_id=visit.organization_id,
+        encounter_id=visit.id,
+        icd10_code=code,
+        kind=kind,
+        recorded_at=utcnow() - timedelta(minutes=1),
+        created_by=visit.practitioner_id,
     )
     session.add(row)
     session.flush()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -13,7 +11,7 @@ from db import flush, utcnow
 from ehealth.audit.models import AuditEvent, Outcome
 from ehealth.audit.trail import Actor, record, verify
 from ehealth.clinical import RecordStatus
-from ehealth.emr.models import Condition, ConditionKind
+from ehealth.emr.models import ConditionKind
 from ehealth.outbox import ClinicalEvent
 from tests import factories
 
@@ -30,17 +28,7 @@ def test_clinical_writes_append_outbox_events_in_the_same_transaction(session: S
     doctor = factories.cabinet(session, org)
     who = factories.patient(session)
     visit = factories.encounter(session, org, doctor, who)
-    diagnosis = Condition(
-        patient_id=who.id,
-        organization_id=org.id,
-        encounter_id=visit.id,
-        icd10_code="E11.9",
-        kind=ConditionKind.PRELIMINARY,
-        recorded_at=utcnow() - timedelta(minutes=5),
-        created_by=doctor.id,
-    )
-    session.add(diagnosis)
-    flush(session)
+    diagnosis = factories.diagnosis(session, visit, "E11.9", ConditionKind.PRELIMINARY)
     assert _events(session, "encounter", visit.id) == ["encounter.created"]
     assert _events(session, "condition", diagnosis.id) == ["condition.created"]
 

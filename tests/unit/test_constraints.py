@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from db import flush, utcnow
 from ehealth.access.models import Cabinet, CabinetStatus, Role
 from ehealth.clinical import RecordStatus
-from ehealth.emr.models import Condition, ConditionKind, EncounterState
+from ehealth.emr.models import ConditionKind, EncounterState
 from ehealth.errors import ConstraintViolation
 from ehealth.i18n import language
 from ehealth.outbox import ClinicalDeletionRefused
@@ -198,17 +198,7 @@ def test_a_withdrawn_entry_needs_a_reason(session: Session) -> None:
     doctor = factories.cabinet(session, org)
     who = factories.patient(session)
     visit = factories.encounter(session, org, doctor, who)
-    diagnosis = Condition(
-        patient_id=who.id,
-        organization_id=org.id,
-        encounter_id=visit.id,
-        icd10_code="I10",
-        kind=ConditionKind.FINAL,
-        recorded_at=utcnow() - timedelta(minutes=1),
-        created_by=doctor.id,
-    )
-    session.add(diagnosis)
-    flush(session)
+    diagnosis = factories.diagnosis(session, visit, "I10", ConditionKind.FINAL)
     diagnosis.status = RecordStatus.ENTERED_IN_ERROR
     with pytest.raises(ConstraintViolation) as refused:
         flush(session)
