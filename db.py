@@ -77,7 +77,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 IntPk = Annotated[int, mapped_column(BigId, primary_key=True, sort_order=-100)]
 Timestamp = Annotated[datetime, mapped_column(UTCDateTime(), nullable=False, default=utcnow, server_default=func.now())]
-# The ETL watermark column: bumped on every change (bulk loaders get the server default).
+# The ETL watermark column: bumped on every change by the ORM; raw SQL inserts get the server default.
 UpdatedAt = Annotated[
     datetime, mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow, server_default=func.now())
 ]

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from auth.redirects import safe_next
 from auth.user import PortalUser
 from db import request_transaction
-from ehealth.access.models import Cabinet, CabinetStatus
+from ehealth.access.models import Cabinet, CabinetStatus, Role
 from ehealth.audit.models import Outcome
 from ehealth.audit.trail import Actor, record
 
@@ -26,7 +26,9 @@ def demo_users(session: Session) -> list[Cabinet]:
         .group_by(Cabinet.role)
         .scalar_subquery()
     )
-    return list(session.execute(select(Cabinet).where(Cabinet.id.in_(first)).order_by(Cabinet.role)).scalars())
+    cabinets = session.execute(select(Cabinet).where(Cabinet.id.in_(first))).scalars()
+    order = list(Role)
+    return sorted(cabinets, key=lambda cabinet: order.index(Role(cabinet.role)))
 
 
 @bp.before_request

@@ -68,7 +68,7 @@ def record(
         head = AuditChainHead(id=1, last_event_id=None, last_hash=GENESIS_HASH)
         session.add(head)
     fields: dict[str, object] = {
-        "at": utcnow().replace(microsecond=utcnow().microsecond),
+        "at": utcnow(),
         "actor_id": actor.cabinet_id,
         "actor_role": actor.role,
         "organization_id": actor.organization_id,

@@ -37,7 +37,7 @@ class ConditionKind(StrEnum):
 
 
 class Indicator(StrEnum):
-    """Medical indicators with fixed units (see ehealth.emr.indicators for ranges)."""
+    """Medical indicators, each with one fixed unit."""
 
     BP_SYSTOLIC = "bp_systolic"
     BP_DIASTOLIC = "bp_diastolic"
