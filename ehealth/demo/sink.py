@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Date, Table
@@ -117,16 +119,28 @@ class Sink:
         for row in rows:
             groups.setdefault(tuple(row), []).append(row)
         for columns, members in groups.items():
-            converters = [(column, _converter(table.c[column], self._sqlite)) for column in columns]
+            take = itemgetter(*columns)
+            converted = [
+                (position, convert)
+                for position, column in enumerate(columns)
+                if (convert := _converter(table.c[column], self._sqlite)) is not None
+            ]
+            values: list[tuple[Any, ...]] = []
+            for row in members:
+                value = take(row)  # a tuple: every table has more than one column
+                if converted:
+                    items = list(value)
+                    for position, convert in converted:
+                        if items[position] is not None:
+                            items[position] = convert(items[position])
+                    value = tuple(items)
+                values.append(value)
             names = ", ".join(f'"{column}"' for column in columns)
             markers = ", ".join([self._marker] * len(columns))
-            values = [
-                tuple(row[c] if convert is None or row[c] is None else convert(row[c]) for c, convert in converters)
-                for row in members
-            ]
             self.conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({markers})', values)  # noqa: S608  (names from our metadata)
 
 
+@lru_cache(maxsize=65_536)  # a row's created_at, updated_at and event time are often the same instant
 def _sqlite_timestamp(value: datetime) -> str:
     """A UTC timestamp as UTCDateTime stores it on SQLite (naive UTC, SQLAlchemy's text format)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
