@@ -43,7 +43,7 @@ from ehealth.demo.medicine import (
 )
 from ehealth.demo.organizations import FUNCTIONAL, LABORATORY, RADIOLOGY, REGISTRY, Network, Org
 from ehealth.demo.people import People
-from ehealth.demo.places import REGION_INFO, RegionInfo, address, district_for
+from ehealth.demo.places import REGION_INFO, TASHKENT_CITY, RegionInfo, address, district_for
 from ehealth.demo.prescriptions import Order, Prescriber
 from ehealth.demo.sink import Row
 from ehealth.emr.models import Modality
@@ -179,6 +179,8 @@ class PatientWriter:
         self.network = network
         self.prescriber = prescriber
         self.districts = districts
+        self.sign_in_home = network.polyclinics[TASHKENT_CITY][0]
+        self.sign_in_doctor = self.sign_in_home.dept(THERAPY).of("doctor")[0]
         self.hospital: HospitalLike | None = None
 
     # --- the patient ----------------------------------------------------------------------------------------------
@@ -251,7 +253,11 @@ class PatientWriter:
         if rng.random() < 0.06:
             file.allergy = _ALLERGENS.pick(rng)
         home = file.home
-        file.therapist = rng.choice(home.dept(THERAPY).of("doctor"))
+        therapists = home.dept(THERAPY).of("doctor")
+        # The development sign-in doctor (the first therapist of the first Tashkent polyclinic) keeps a full list,
+        # so that whoever tries the portal sees their own patients, visits and prescriptions, today's included.
+        mine = home is self.sign_in_home and rng.random() < 0.6
+        file.therapist = self.sign_in_doctor if mine else rng.choice(therapists)
         file.pediatrician = rng.choice(home.dept(PEDIATRICS).of("doctor"))
 
     def _plan_visits(self, file: PatientFile) -> list[Visit]:
@@ -272,7 +278,8 @@ class PatientWriter:
             low, high = FOLLOW_UPS[dx.code]
             visits.extend(Visit(self._moment(first, last), dx) for _ in range(rng.randint(low, high)))
         # A few patients are seen this morning: their visits are still open.
-        if rng.random() < 0.004 and (dx := self._acute(file, acute)) is not None:
+        seen_today = 0.15 if file.therapist == self.sign_in_doctor else 0.004
+        if rng.random() < seen_today and (dx := self._acute(file, acute)) is not None:
             visits.append(Visit(midnight(clock.today) + rng.randrange(8 * HOUR, 11 * HOUR + 30 * MINUTE), dx))
         if file.sex == "female" and 18 <= age < 44 and rng.random() < 0.25:
             visits.extend(self._pregnancy(file, first, last))

@@ -559,3 +559,22 @@ def test_command_line_generates_and_refuses_a_second_run(tmp_path: Path, capsys:
         engine.dispose()
     assert main(arguments) == 1
     assert "already has organizations" in capsys.readouterr().err
+
+
+def test_the_sign_in_doctor_has_patients_today(demo: tuple[Engine, DemoReport]) -> None:
+    engine, report = demo
+    with Session(engine) as session:
+        doctor = next(cabinet for cabinet in demo_users(session) if cabinet.role == Role.DOCTOR)
+    today = f"{report.today}"
+    visits = scalar(engine, f"SELECT count(*) FROM encounter WHERE practitioner_id = {doctor.id}")
+    prescriptions = scalar(engine, f"SELECT count(*) FROM prescription WHERE prescriber_id = {doctor.id}")
+    seen_today = scalar(
+        engine, f"SELECT count(*) FROM encounter WHERE practitioner_id = {doctor.id} AND started_at >= '{today}'"
+    )
+    busiest = scalar(
+        engine,
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM encounter e JOIN cabinet c ON c.id = e.practitioner_id"
+        f" WHERE c.organization_id = {doctor.organization_id} AND c.id <> {doctor.id} GROUP BY c.id) AS t",
+    )
+    assert seen_today >= 1 and prescriptions >= 1  # type: ignore[operator]
+    assert visits >= (busiest or 0)  # type: ignore[operator]  # the busiest doctor of the polyclinic
