@@ -45,7 +45,8 @@ _ERRORS = {
 def _require_sign_in() -> ResponseReturnValue | None:
     """Deny by default: everything but the public paths needs a signed-in user."""
     public = PUBLIC_PREFIXES + (DEVELOPMENT_PREFIXES if current_app.config["EHEALTH_DEVELOPMENT"] else ())
-    if current_user.is_authenticated or request.path.startswith(public):
+    # Public paths first: static files must not cost a database read of the user.
+    if request.path.startswith(public) or current_user.is_authenticated:
         return None
     if request.path.startswith("/_dash-"):
         return jsonify(error=gettext("Sign in again: your session has ended.")), 401
