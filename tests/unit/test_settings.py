@@ -1,0 +1,48 @@
+"""Settings come from the environment and refuse what a real deployment must not run with."""
+
+from __future__ import annotations
+
+import pytest
+
+from settings import Settings, SettingsError, from_env
+
+
+def test_defaults_are_the_embedded_development_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ENV", "DATABASE_URL", "SECRET_KEY", "LANGUAGE"):
+        monkeypatch.delenv(f"EHEALTH_{name}", raising=False)
+    settings = from_env()
+    assert settings.environment == "development" and settings.is_development
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("instance/ehealth.sqlite3")
+    assert settings.default_language == "uz"
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EHEALTH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/x")
+    monkeypatch.setenv("EHEALTH_WORKING_WEEK_DAYS", "6")
+    monkeypatch.setenv("EHEALTH_LANGUAGE", "ru")
+    settings = from_env()
+    assert (settings.database_url, settings.working_week_days, settings.default_language) == (
+        "postgresql+psycopg://postgres@127.0.0.1/x",
+        6,
+        "ru",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "complaint"),
+    [
+        ({"environment": "production"}, "EHEALTH_SECRET_KEY"),
+        ({"environment": "production", "secret_key": "short"}, "EHEALTH_SECRET_KEY"),
+        ({"environment": "staging"}, "EHEALTH_ENV"),
+        ({"default_language": "de"}, "EHEALTH_LANGUAGE"),
+        ({"working_week_days": 7}, "EHEALTH_WORKING_WEEK_DAYS"),
+    ],
+)
+def test_refuses_unsafe_or_unknown_values(changes: dict[str, object], complaint: str) -> None:
+    with pytest.raises(SettingsError, match=complaint):
+        Settings().with_(**changes).validate()
+
+
+def test_production_runs_with_a_real_secret() -> None:
+    settings = Settings(environment="production", secret_key="k" * 48).validate()
+    assert not settings.is_development
