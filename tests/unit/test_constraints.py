@@ -20,6 +20,14 @@ from ehealth.reference.models import Bed, Department, DepartmentKind, Organizati
 from tests import factories
 
 
+def assert_refused(session: Session, message: str) -> None:
+    """Flushing fails with a ConstraintViolation whose English text is `message`."""
+    with pytest.raises(ConstraintViolation) as refused:
+        flush(session)
+    with language("en"):
+        assert str(refused.value) == message
+
+
 def test_duplicate_pinfl_is_refused_with_its_own_message(session: Session) -> None:
     existing = factories.patient(session)
     session.add(
@@ -32,10 +40,7 @@ def test_duplicate_pinfl_is_refused_with_its_own_message(session: Session) -> No
             region_id=1726,
         )
     )
-    with pytest.raises(ConstraintViolation) as refused:
-        flush(session)
-    with language("en"):
-        assert str(refused.value) == "A patient with this PINFL is already registered."
+    assert_refused(session, "A patient with this PINFL is already registered.")
 
 
 def test_check_constraint_message_comes_from_the_constraint(session: Session) -> None:
@@ -43,10 +48,7 @@ def test_check_constraint_message_comes_from_the_constraint(session: Session) ->
     doctor = factories.cabinet(session, org)
     visit = factories.encounter(session, org, doctor, factories.patient(session))
     visit.state = EncounterState.CLOSED  # closed without an end time
-    with pytest.raises(ConstraintViolation) as refused:
-        flush(session)
-    with language("en"):
-        assert str(refused.value) == "A closed encounter needs its end time."
+    assert_refused(session, "A closed encounter needs its end time.")
 
 
 def test_second_live_cabinet_for_same_person_and_role_is_refused(session: Session) -> None:
@@ -123,10 +125,7 @@ def test_one_patient_per_bed(session: Session) -> None:
                 created_by=doctor.id,
             )
         )
-    with pytest.raises(ConstraintViolation) as refused:
-        flush(session)
-    with language("en"):
-        assert str(refused.value) == "This bed is occupied."
+    assert_refused(session, "This bed is occupied.")
 
 
 def test_dispensed_quantity_cannot_exceed_prescribed(session: Session) -> None:
@@ -177,10 +176,7 @@ def test_dispensed_quantity_cannot_exceed_prescribed(session: Session) -> None:
             dispensed_quantity=22,
         )
     )
-    with pytest.raises(ConstraintViolation) as refused:
-        flush(session)
-    with language("en"):
-        assert str(refused.value) == "More cannot be dispensed than was prescribed."
+    assert_refused(session, "More cannot be dispensed than was prescribed.")
 
 
 def test_clinical_rows_are_never_deleted(session: Session) -> None:
@@ -200,7 +196,4 @@ def test_a_withdrawn_entry_needs_a_reason(session: Session) -> None:
     visit = factories.encounter(session, org, doctor, who)
     diagnosis = factories.diagnosis(session, visit, "I10", ConditionKind.FINAL)
     diagnosis.status = RecordStatus.ENTERED_IN_ERROR
-    with pytest.raises(ConstraintViolation) as refused:
-        flush(session)
-    with language("en"):
-        assert str(refused.value) == "A corrected or withdrawn entry needs the reason and the time."
+    assert_refused(session, "A corrected or withdrawn entry needs the reason and the time.")
