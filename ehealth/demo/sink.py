@@ -72,7 +72,6 @@ class Sink:
         self._events = self.buffers["clinical_event"]
         self._kinds = {name: f"{name}.created" for name in CLINICAL_TABLES}
         self._sqlite = conn.dialect.name == "sqlite"
-        self._marker = "?" if self._sqlite else "%s"
         self._tables: dict[str, Table] = {name: Base.metadata.tables[name] for name in TABLE_ORDER}
 
     def add(self, table: str, row: Row) -> None:
@@ -136,8 +135,15 @@ class Sink:
                     value = tuple(items)
                 values.append(value)
             names = ", ".join(f'"{column}"' for column in columns)
-            markers = ", ".join([self._marker] * len(columns))
-            self.conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({markers})', values)  # noqa: S608  (names from our metadata)
+            if self._sqlite:
+                markers = ", ".join(["?"] * len(columns))
+                self.conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({markers})', values)  # noqa: S608  (names from our metadata)
+            else:
+                # COPY is PostgreSQL's bulk path, several times faster than INSERT; same transaction as the rest.
+                driver = self.conn.connection.driver_connection
+                with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:  # type: ignore[union-attr]
+                    for value in values:
+                        copy.write_row(value)
 
 
 @lru_cache(maxsize=65_536)  # a row's created_at, updated_at and event time are often the same instant
