@@ -6,7 +6,7 @@ from flask import Flask, abort, g, redirect, request
 from werkzeug.wrappers import Response
 
 from auth.redirects import safe_next
-from ehealth.i18n import LANGUAGES, current_language, gettext, ngettext, reset_language, set_language
+from ehealth.i18n import LANGUAGE_NAMES, LANGUAGES, current_language, gettext, ngettext, reset_language, set_language
 from settings import Settings
 
 COOKIE = "lang"
@@ -43,4 +43,6 @@ def init_app(server: Flask, settings: Settings) -> None:
         )
         return response
 
-    server.jinja_env.globals.update(_=gettext, ngettext=ngettext, current_language=current_language)
+    server.jinja_env.globals.update(
+        _=gettext, ngettext=ngettext, current_language=current_language, language_names=LANGUAGE_NAMES
+    )
