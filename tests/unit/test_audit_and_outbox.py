@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from db import flush, utcnow
+from db import flush, make_engine, utcnow
 from ehealth.audit.models import AuditEvent, Outcome
 from ehealth.audit.trail import Actor, record, verify
 from ehealth.clinical import RecordStatus
@@ -82,3 +82,23 @@ def test_audit_rows_cannot_be_changed_or_removed(session: Session, statement: st
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(text(statement))
     assert session.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalars().first() == "test.append"
+
+
+def test_verify_command_names_the_first_broken_link(scratch_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from ehealth.audit.__main__ import main
+    from ehealth.manage import migrate
+
+    migrate(scratch_url)
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:
+        rows = [record(session, Actor(None, "system", None), f"test.{n}") for n in range(3)]
+        session.commit()
+        ids = [row.id for row in rows]
+    assert main(["verify", "--database-url", scratch_url]) == 0
+    assert "intact" in capsys.readouterr().out
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_event_no_update"))
+        conn.execute(text("UPDATE audit_event SET detail = 'edited' WHERE id = :id"), {"id": ids[1]})
+    engine.dispose()
+    assert main(["verify", "--database-url", scratch_url]) == 1
+    assert f"id {ids[1]}" in capsys.readouterr().out
