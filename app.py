@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 import db
 from auth import session as auth_session
 from auth.views import bp as auth_bp
+from auth.views import init_oneid
 from components import language, shell
 from components.labels import role_label
 from ehealth.i18n import N_, gettext
@@ -71,6 +72,7 @@ def create_server(settings: Settings) -> Flask:
     auth_session.init_app(server, settings)
     server.jinja_env.globals.update(role_label=role_label)
     server.register_blueprint(auth_bp)
+    init_oneid(server, settings)
     if settings.is_development:
         from auth.dev_signin import bp as dev_bp  # noqa: PLC0415  (exists only in development)
 
@@ -115,4 +117,6 @@ if __name__ == "__main__":
     print(f"Portal: http://{current.host}:{current.port}")
     if current.is_development:
         print(f"Sign in: open http://{current.host}:{current.port}/login and pick a demo user (development only).")
+    if current.oneid_simulator:
+        print("OneID: the local simulator stands in for sso.egov.uz (development only).")
     portal.run(host=current.host, port=current.port, debug=False)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
@@ -20,6 +22,21 @@ class SettingsError(ValueError):
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"EHEALTH_{name}", default)
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = _env(name, "1" if default else "0").strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no", ""):
+        raise SettingsError(f"EHEALTH_{name} must be 1 or 0, not {value!r}")
+    return value in ("1", "true", "yes")
+
+
+def _is_loopback(hostname: str) -> bool:
+    """True for names and addresses of this machine (where only a simulator would listen)."""
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return hostname.lower() == "localhost" or hostname.lower().endswith(".localhost")
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,14 @@ class Settings:
     port: int = 8050
     demo_patients: int = 3000
     demo_seed: int = 20260101
+    # OneID (R-7): one URL serves authorize, token and identify; empty means OneID is not configured.
+    oneid_endpoint: str = ""
+    oneid_client_id: str = ""
+    oneid_client_secret: str = ""
+    oneid_scope: str = ""
+    # The local OneID simulator (development only); from_env switches it on in development without an endpoint.
+    oneid_simulator: bool = False
+    oneid_timeout_seconds: float = 10.0
 
     @property
     def is_development(self) -> bool:
@@ -57,7 +82,27 @@ class Settings:
             self.secret_key.startswith("development") or len(self.secret_key) < 32
         ):
             raise SettingsError("production needs EHEALTH_SECRET_KEY of at least 32 random characters")
+        self._validate_oneid()
         return self
+
+    def _validate_oneid(self) -> None:
+        """The simulator and loopback endpoints are for development; a real endpoint needs the secret."""
+        if self.oneid_simulator and not self.is_development:
+            raise SettingsError("EHEALTH_ONEID_SIMULATOR is for development only; switch it off")
+        if self.oneid_simulator and self.oneid_endpoint:
+            raise SettingsError("EHEALTH_ONEID_SIMULATOR and EHEALTH_ONEID_ENDPOINT exclude each other; set one")
+        if not self.oneid_endpoint:
+            return
+        parts = urlsplit(self.oneid_endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError("EHEALTH_ONEID_ENDPOINT must be an http(s) URL")
+        if self.environment == "production":
+            if _is_loopback(parts.hostname):
+                raise SettingsError("EHEALTH_ONEID_ENDPOINT points at this machine (a simulator?) in production")
+            if parts.scheme != "https":
+                raise SettingsError("EHEALTH_ONEID_ENDPOINT must use https in production")
+            if not self.oneid_client_id or not self.oneid_client_secret:
+                raise SettingsError("production with EHEALTH_ONEID_ENDPOINT needs EHEALTH_ONEID_CLIENT_ID and _SECRET")
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests use this)."""
@@ -67,6 +112,7 @@ class Settings:
 def from_env() -> Settings:
     """Read the settings from EHEALTH_* environment variables."""
     env = _env("ENV", "development")
+    oneid_endpoint = _env("ONEID_ENDPOINT", "")
     return Settings(
         environment=env,  # type: ignore[arg-type]  # checked by validate()
         database_url=_env("DATABASE_URL", Settings.database_url),
@@ -79,4 +125,11 @@ def from_env() -> Settings:
         port=int(_env("PORT", str(Settings.port))),
         demo_patients=int(_env("DEMO_PATIENTS", str(Settings.demo_patients))),
         demo_seed=int(_env("DEMO_SEED", str(Settings.demo_seed))),
+        oneid_endpoint=oneid_endpoint,
+        oneid_client_id=_env("ONEID_CLIENT_ID", ""),
+        oneid_client_secret=_env("ONEID_CLIENT_SECRET", ""),
+        oneid_scope=_env("ONEID_SCOPE", Settings.oneid_scope),
+        # Development without a real endpoint signs in through the local simulator.
+        oneid_simulator=_flag("ONEID_SIMULATOR", env == "development" and not oneid_endpoint),
+        oneid_timeout_seconds=float(_env("ONEID_TIMEOUT_SECONDS", str(Settings.oneid_timeout_seconds))),
     ).validate()

@@ -46,3 +46,15 @@ def test_refuses_unsafe_or_unknown_values(changes: dict[str, object], complaint:
 def test_production_runs_with_a_real_secret() -> None:
     settings = Settings(environment="production", secret_key="k" * 48).validate()
     assert not settings.is_development
+
+
+def test_development_without_oneid_endpoint_uses_the_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ENV", "ONEID_ENDPOINT", "ONEID_SIMULATOR"):
+        monkeypatch.delenv(f"EHEALTH_{name}", raising=False)
+    assert from_env().oneid_simulator
+    monkeypatch.setenv("EHEALTH_ONEID_ENDPOINT", "https://sso.egov.uz/sso/oauth/Authorization.do")
+    assert not from_env().oneid_simulator
+    monkeypatch.setenv("EHEALTH_ENV", "production")
+    monkeypatch.setenv("EHEALTH_SECRET_KEY", "k" * 48)
+    with pytest.raises(SettingsError, match="CLIENT_ID"):
+        from_env()
