@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
 from auth import session as auth_session
+from auth.eimzo_views import init_eimzo
 from auth.views import bp as auth_bp
 from auth.views import init_oneid
 from components import language, shell
@@ -73,6 +74,7 @@ def create_server(settings: Settings) -> Flask:
     server.jinja_env.globals.update(role_label=role_label)
     server.register_blueprint(auth_bp)
     init_oneid(server, settings)
+    init_eimzo(server, settings)
     if settings.is_development:
         from auth.dev_signin import bp as dev_bp  # noqa: PLC0415  (exists only in development)
 
@@ -119,4 +121,6 @@ if __name__ == "__main__":
         print(f"Sign in: open http://{current.host}:{current.port}/login and pick a demo user (development only).")
     if current.oneid_simulator:
         print("OneID: the local simulator stands in for sso.egov.uz (development only).")
+    if current.eimzo_simulator:
+        print("E-IMZO: the local simulator stands in for E-IMZO-SERVER and the browser plugin (development only).")
     portal.run(host=current.host, port=current.port, debug=False)

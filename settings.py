@@ -64,6 +64,11 @@ class Settings:
     # The local OneID simulator (development only); from_env switches it on in development without an endpoint.
     oneid_simulator: bool = False
     oneid_timeout_seconds: float = 10.0
+    # E-IMZO (R-9): the organization's E-IMZO-SERVER (often on this host or its network); empty: not configured.
+    eimzo_server_url: str = ""
+    # The local E-IMZO simulator (development only); from_env switches it on in development without a server URL.
+    eimzo_simulator: bool = False
+    eimzo_timeout_seconds: float = 10.0
 
     @property
     def is_development(self) -> bool:
@@ -83,7 +88,19 @@ class Settings:
         ):
             raise SettingsError("production needs EHEALTH_SECRET_KEY of at least 32 random characters")
         self._validate_oneid()
+        self._validate_eimzo()
         return self
+
+    def _validate_eimzo(self) -> None:
+        """The simulator is for development; E-IMZO-SERVER may well run on this machine, so loopback is allowed."""
+        if self.eimzo_simulator and not self.is_development:
+            raise SettingsError("EHEALTH_EIMZO_SIMULATOR is for development only; switch it off")
+        if self.eimzo_simulator and self.eimzo_server_url:
+            raise SettingsError("EHEALTH_EIMZO_SIMULATOR and EHEALTH_EIMZO_SERVER_URL exclude each other; set one")
+        if self.eimzo_server_url:
+            parts = urlsplit(self.eimzo_server_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise SettingsError("EHEALTH_EIMZO_SERVER_URL must be an http(s) URL")
 
     def _validate_oneid(self) -> None:
         """The simulator and loopback endpoints are for development; a real endpoint needs the secret."""
@@ -113,6 +130,7 @@ def from_env() -> Settings:
     """Read the settings from EHEALTH_* environment variables."""
     env = _env("ENV", "development")
     oneid_endpoint = _env("ONEID_ENDPOINT", "")
+    eimzo_server_url = _env("EIMZO_SERVER_URL", "")
     return Settings(
         environment=env,  # type: ignore[arg-type]  # checked by validate()
         database_url=_env("DATABASE_URL", Settings.database_url),
@@ -132,4 +150,8 @@ def from_env() -> Settings:
         # Development without a real endpoint signs in through the local simulator.
         oneid_simulator=_flag("ONEID_SIMULATOR", env == "development" and not oneid_endpoint),
         oneid_timeout_seconds=float(_env("ONEID_TIMEOUT_SECONDS", str(Settings.oneid_timeout_seconds))),
+        eimzo_server_url=eimzo_server_url,
+        # Development without an E-IMZO-SERVER signs in through the local simulator.
+        eimzo_simulator=_flag("EIMZO_SIMULATOR", env == "development" and not eimzo_server_url),
+        eimzo_timeout_seconds=float(_env("EIMZO_TIMEOUT_SECONDS", str(Settings.eimzo_timeout_seconds))),
     ).validate()

@@ -6,6 +6,7 @@ import dataclasses
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
@@ -13,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from auth.eimzo import EIMZO_KEY
 from auth.oneid import (
     NOT_CONFIRMED,
     OneIDConfig,
     OneIDError,
-    OneIDIdentity,
     OneIDUnreachable,
     authorization_url,
     exchange_code,
@@ -82,13 +83,14 @@ def _oneid_config() -> OneIDConfig | None:
     return dataclasses.replace(base, redirect_uri=url_for("auth.oneid_callback", _external=True))
 
 
-def _login_page(error: str | None = None, status: int = 200, next_path: str = "/") -> tuple[str, int]:
+def login_page(error: str | None = None, status: int = 200, next_path: str = "/") -> tuple[str, int]:
     """The sign-in page, with a refusal or failure shown on it when there is one."""
     page = render_template(
         "login.html",
         next=next_path,
         development=current_app.config["EHEALTH_DEVELOPMENT"],
         oneid=ONEID_KEY in current_app.extensions,
+        eimzo=EIMZO_KEY in current_app.extensions,
         error=error,
     )
     return page, status
@@ -97,7 +99,7 @@ def _login_page(error: str | None = None, status: int = 200, next_path: str = "/
 @bp.get("/login")
 def login() -> tuple[str, int]:
     """The sign-in page: the ways to sign in this installation offers."""
-    return _login_page(next_path=safe_next(request.args.get("next")))
+    return login_page(next_path=safe_next(request.args.get("next")))
 
 
 @bp.get("/login/oneid")
@@ -111,35 +113,80 @@ def oneid_start() -> BaseResponse:
     return redirect(authorization_url(config, state))
 
 
-def _actor() -> Actor:
+def anonymous_actor() -> Actor:
+    """The not-yet-signed-in visitor, known only by address."""
     return Actor(None, None, None, request.remote_addr)
 
 
-def _refuse(message: str, detail: str, outcome: Outcome = Outcome.DENIED, status: int = 403) -> tuple[str, int]:
+def refuse(
+    message: str, detail: str, outcome: Outcome = Outcome.DENIED, status: int = 403, action: str = "sign_in.oneid"
+) -> tuple[str, int]:
     """Audit a refused sign-in (committed first, so it stays in the trail) and show why on the sign-in page."""
     with request_transaction() as db:
-        record(db, _actor(), "sign_in.oneid", outcome=outcome, detail=detail)
-    return _login_page(gettext(message), status)
+        record(db, anonymous_actor(), action, outcome=outcome, detail=detail)
+    return login_page(gettext(message), status)
 
 
-def _remember_identity(db: Session, cabinet: Cabinet, identity: OneIDIdentity) -> None:
-    """Note which OneID account signed in to the cabinet (and when it was last used)."""
-    subject = identity.user_id or identity.pin
+def remember_identity(db: Session, cabinet: Cabinet, kind: IdentityKind, subject: str, pinfl: str) -> None:
+    """Note which external identity (OneID account, E-IMZO certificate) signed in to the cabinet, and when."""
     row = db.execute(
         select(LoginIdentity).where(
-            LoginIdentity.kind == IdentityKind.ONEID,
+            LoginIdentity.kind == kind,
             LoginIdentity.subject == subject,
             LoginIdentity.cabinet_id == cabinet.id,
         )
     ).scalar_one_or_none()
     if row is None:
-        row = LoginIdentity(cabinet_id=cabinet.id, kind=IdentityKind.ONEID, subject=subject, pinfl=identity.pin)
+        row = LoginIdentity(cabinet_id=cabinet.id, kind=kind, subject=subject, pinfl=pinfl)
         db.add(row)
     row.last_used_at = utcnow()
 
 
-def _masked(pinfl: str) -> str:
+def masked(pinfl: str) -> str:
+    """A PINFL with all but the last 4 digits hidden (for the audit trail)."""
     return "*" * max(len(pinfl) - 4, 0) + pinfl[-4:]
+
+
+def sign_in_owner(
+    pinfl: str, next_path: str, action: str, remember: Callable[[Session, Cabinet], None]
+) -> BaseResponse | tuple[str, int]:
+    """Open the active cabinet of the person with `pinfl` (R-9), or refuse; audited either way."""
+    with request_transaction() as db:
+        cabinets = db.execute(select(Cabinet).where(Cabinet.pinfl == pinfl).order_by(Cabinet.id)).scalars().all()
+        active = [cabinet for cabinet in cabinets if cabinet.status == CabinetStatus.ACTIVE]
+        who: PortalUser | None = None
+        if active:
+            # A person with several active cabinets (organizations or roles) gets the first by id for now;
+            # choosing among them belongs to a later step of R-8.
+            cabinet = active[0]
+            who = PortalUser.of(cabinet)
+            assert who is not None  # the cabinet is active
+            remember(db, cabinet)
+            record(
+                db,
+                Actor(who.cabinet_id, who.role, who.organization_id, request.remote_addr),
+                action,
+                object_type="cabinet",
+                object_id=cabinet.id,
+            )
+        elif cabinets:
+            record(
+                db,
+                anonymous_actor(),
+                action,
+                outcome=Outcome.DENIED,
+                object_type="cabinet",
+                object_id=cabinets[-1].id,
+                detail=f"cabinet {cabinets[-1].status}",
+            )
+        else:
+            record(db, anonymous_actor(), action, outcome=Outcome.DENIED, detail=f"no cabinet for {masked(pinfl)}")
+    # After the commit, so that a refusal stays in the audit trail.
+    if who is None:
+        return login_page(gettext(CABINET_INACTIVE if cabinets else NO_CABINET), 403)
+    session.clear()  # a fresh session on sign-in: no fixation
+    login_user(who)
+    return redirect(next_path)
 
 
 @bp.get("/login/oneid/callback")
@@ -153,57 +200,27 @@ def oneid_callback() -> BaseResponse | tuple[str, int]:
     given = request.args.get("state", "")
     expected = pending.get("state") if isinstance(pending, dict) else None
     if not isinstance(expected, str) or not given or not hmac.compare_digest(expected.encode(), given.encode()):
-        return _refuse(BAD_STATE, "state missing, forged or replayed", status=400)
+        return refuse(BAD_STATE, "state missing, forged or replayed", status=400)
     assert isinstance(pending, dict)
     next_path = safe_next(pending.get("next"))
     code = request.args.get("code", "")
     if not code:  # the person cancelled at OneID, or OneID reported an error instead of a code
-        return _refuse(NOT_CONFIRMED, "no code from OneID")
+        return refuse(NOT_CONFIRMED, "no code from OneID")
     try:
         identity = oneid_identify(config, exchange_code(config, code))
     except OneIDUnreachable as error:
-        return _refuse(error.msgid, "OneID unreachable", Outcome.FAILED, status=502)
+        return refuse(error.msgid, "OneID unreachable", Outcome.FAILED, status=502)
     except OneIDError as error:
-        return _refuse(error.msgid, f"OneID refused: {error.msgid}")
+        return refuse(error.msgid, f"OneID refused: {error.msgid}")
 
-    with request_transaction() as db:
-        cabinets = db.execute(select(Cabinet).where(Cabinet.pinfl == identity.pin).order_by(Cabinet.id)).scalars().all()
-        active = [cabinet for cabinet in cabinets if cabinet.status == CabinetStatus.ACTIVE]
-        who: PortalUser | None = None
-        if active:
-            # A person with several active cabinets (organizations or roles) gets the first by id for now;
-            # choosing among them belongs to a later step of R-8.
-            cabinet = active[0]
-            who = PortalUser.of(cabinet)
-            assert who is not None  # the cabinet is active
-            _remember_identity(db, cabinet, identity)
-            record(
-                db,
-                Actor(who.cabinet_id, who.role, who.organization_id, request.remote_addr),
-                "sign_in.oneid",
-                object_type="cabinet",
-                object_id=cabinet.id,
-            )
-        elif cabinets:
-            record(
-                db,
-                _actor(),
-                "sign_in.oneid",
-                outcome=Outcome.DENIED,
-                object_type="cabinet",
-                object_id=cabinets[-1].id,
-                detail=f"cabinet {cabinets[-1].status}",
-            )
-        else:
-            record(
-                db, _actor(), "sign_in.oneid", outcome=Outcome.DENIED, detail=f"no cabinet for {_masked(identity.pin)}"
-            )
-    # After the commit, so that a refusal stays in the audit trail.
-    if who is None:
-        return _login_page(gettext(CABINET_INACTIVE if cabinets else NO_CABINET), 403)
-    session.clear()  # a fresh session on sign-in: no fixation
-    login_user(who)
-    return redirect(next_path)
+    return sign_in_owner(
+        identity.pin,
+        next_path,
+        "sign_in.oneid",
+        lambda db, cabinet: remember_identity(
+            db, cabinet, IdentityKind.ONEID, identity.user_id or identity.pin, identity.pin
+        ),
+    )
 
 
 @bp.post("/logout")

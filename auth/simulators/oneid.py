@@ -89,7 +89,7 @@ def mask(pinfl: str) -> str:
     return "*" * (len(pinfl) - 4) + pinfl[-4:]
 
 
-def _nobody_pinfl(db: Session) -> str:
+def nobody_pinfl(db: Session) -> str:
     """A valid PINFL that no cabinet has: the person OneID knows but the portal does not."""
     candidates = [make_pinfl(date(1990, 3, 8), "female", 999, serial) for serial in range(1, 1000)]
     taken = set(db.execute(select(Cabinet.pinfl).where(Cabinet.pinfl.in_(candidates))).scalars())
@@ -99,7 +99,7 @@ def _nobody_pinfl(db: Session) -> str:
 def _person(db: Session, choice: str) -> _Person | None:
     """The person behind a choice on the page: a cabinet's owner or the stranger."""
     if choice == NOBODY:
-        return _Person(_nobody_pinfl(db), "Begonaxonova", "Dilnoza", "Rustamovna", "AB1234567")
+        return _Person(nobody_pinfl(db), "Begonaxonova", "Dilnoza", "Rustamovna", "AB1234567")
     cabinet = db.get(Cabinet, int(choice)) if choice.isdigit() else None
     if cabinet is None:
         return None
@@ -131,7 +131,7 @@ def _page(db: Session, client_id: str, redirect_uri: str, scope: str, state: str
         for cabinet, name in rows
     ]
     stranger = Markup('<li><button name="person" value="{}">Another person (no cabinet)</button> PINFL {}</li>').format(
-        NOBODY, mask(_nobody_pinfl(db))
+        NOBODY, mask(nobody_pinfl(db))
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>OneID simulator</title></head><body>'

@@ -1,0 +1,171 @@
+"""E-IMZO client (R-9): challenges from E-IMZO-SERVER and verification of the signed challenge through it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from ehealth.errors import DomainError
+from ehealth.i18n import N_
+
+log = logging.getLogger(__name__)
+
+# Where the portal keeps its EimzoConfig in app.extensions (absent: E-IMZO sign-in is not configured).
+EIMZO_KEY = "ehealth.eimzo"
+# The OID under which the certificate subject carries the person's PINFL.
+PINFL_OID = "1.2.860.3.16.1.2"
+
+NOT_CONFIRMED = N_("E-IMZO did not confirm the signature; please try again.")
+UNREACHABLE = N_("E-IMZO-SERVER is not reachable; please try again later.")
+NO_PINFL = N_("The signature's certificate does not carry a PINFL; sign-in is not possible.")
+
+
+class EimzoError(DomainError):
+    """E-IMZO-SERVER refused the signature or answered something we cannot use; the message is for the user."""
+
+
+class EimzoUnreachable(EimzoError):
+    """E-IMZO-SERVER could not be reached or answered with a server error (not the user's fault)."""
+
+
+@dataclass(frozen=True)
+class EimzoConfig:
+    """Where this organization's E-IMZO-SERVER listens."""
+
+    server_url: str
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class EimzoIdentity:
+    """The signer as E-IMZO-SERVER read it from the verified certificate."""
+
+    pinfl: str
+    serial: str
+    common_name: str
+    valid_to: str
+
+
+def _url(config: EimzoConfig, path: str) -> str:
+    return config.server_url.rstrip("/") + path
+
+
+def _json(response: requests.Response, step: str) -> dict[str, Any]:
+    """The JSON object of an answer, refusing server errors, other statuses and non-objects."""
+    if response.status_code >= 500:
+        log.warning("E-IMZO %s: HTTP %s", step, response.status_code)
+        raise EimzoUnreachable(UNREACHABLE)
+    if response.status_code != 200:
+        log.warning("E-IMZO %s: HTTP %s", step, response.status_code)
+        raise EimzoError(NOT_CONFIRMED)
+    try:
+        body = response.json()
+    except ValueError as error:
+        log.warning("E-IMZO %s: the answer is not JSON", step)
+        raise EimzoError(NOT_CONFIRMED) from error
+    if not isinstance(body, dict):
+        log.warning("E-IMZO %s: the answer is not a JSON object", step)
+        raise EimzoError(NOT_CONFIRMED)
+    return body
+
+
+def challenge(config: EimzoConfig) -> str:
+    """A fresh one-time challenge for the person to sign."""
+    try:
+        response = requests.get(_url(config, "/frontend/challenge"), timeout=config.timeout, allow_redirects=False)
+    except requests.RequestException as error:
+        log.warning("E-IMZO challenge: %s", type(error).__name__)
+        raise EimzoUnreachable(UNREACHABLE) from error
+    body = _json(response, "challenge")
+    value = body.get("challenge")
+    if body.get("status") != 1 or not isinstance(value, str) or not value:
+        log.warning("E-IMZO challenge: status %r", body.get("status"))
+        raise EimzoUnreachable(UNREACHABLE)
+    return value
+
+
+def authenticate(config: EimzoConfig, pkcs7_b64: str, user_ip: str, host: str) -> EimzoIdentity:
+    """Have E-IMZO-SERVER verify the signed challenge; the identity of the certificate's subject."""
+    try:
+        response = requests.post(
+            _url(config, "/backend/auth"),
+            data=pkcs7_b64.encode("ascii", "replace"),
+            headers={"X-Real-IP": user_ip, "Host": host, "Content-Type": "text/plain"},
+            timeout=config.timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        log.warning("E-IMZO auth: %s", type(error).__name__)
+        raise EimzoUnreachable(UNREACHABLE) from error
+    body = _json(response, "auth")
+    info = body.get("subjectCertificateInfo")
+    if body.get("status") != 1 or not isinstance(info, dict):
+        log.warning("E-IMZO auth: status %r, %r", body.get("status"), body.get("message"))
+        raise EimzoError(NOT_CONFIRMED)
+    subject = info.get("subjectName")
+    subject = subject if isinstance(subject, dict) else {}
+    pinfl = str(subject.get(PINFL_OID) or "").strip()
+    if not pinfl:
+        log.warning("E-IMZO auth: no PINFL in the certificate subject")
+        raise EimzoError(NO_PINFL)
+    return EimzoIdentity(
+        pinfl=pinfl,
+        serial=str(info.get("serialNumber") or "").strip(),
+        common_name=str(subject.get("CN") or "").strip(),
+        valid_to=str(info.get("validTo") or "").strip(),
+    )
+
+
+# A minimal DER reader for the CMS structure (no cryptography: E-IMZO's GOST signatures are verified by
+# E-IMZO-SERVER). The portal uses it to see which challenge a signature carries; the simulator to verify.
+
+Element = tuple[int, int, int, int]  # tag, start of the header, start of the value, end
+
+
+def der_element(data: bytes, pos: int) -> Element:
+    """The DER element at `pos` (single-byte tags, definite lengths)."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated DER")
+    tag, length, start = data[pos], data[pos + 1], pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 0 < count <= 4 or start + count > len(data):
+            raise ValueError("bad DER length")
+        length, start = int.from_bytes(data[start : start + count], "big"), start + count
+    if start + length > len(data):
+        raise ValueError("truncated DER")
+    return tag, pos, start, start + length
+
+
+def der_children(data: bytes, parent: Element) -> list[Element]:
+    """The elements inside a constructed element."""
+    children, pos = [], parent[2]
+    while pos < parent[3]:
+        child = der_element(data, pos)
+        children.append(child)
+        pos = child[3]
+    return children
+
+
+def signed_data(der: bytes) -> list[Element]:
+    """The fields of the SignedData inside a CMS ContentInfo."""
+    content_info = der_element(der, 0)
+    _oid, explicit = der_children(der, content_info)[:2]
+    return der_children(der, der_children(der, explicit)[0])
+
+
+def signed_content(pkcs7_b64: str) -> bytes | None:
+    """The attached content of a base64 PKCS#7 (the signed challenge), or None if it is not one."""
+    try:
+        der = base64.b64decode(pkcs7_b64, validate=True)
+        encapsulated = signed_data(der)[2]
+        _type, explicit = der_children(der, encapsulated)[:2]
+        octets = der_children(der, explicit)[0]
+    except (ValueError, IndexError, binascii.Error):
+        return None
+    return der[octets[2] : octets[3]] if octets[0] == 0x04 else None

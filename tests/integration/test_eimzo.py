@@ -1,0 +1,244 @@
+"""Sign-in with E-IMZO through the local E-IMZO-SERVER simulator over real HTTP (R-9): owners in, others out."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from dash import Dash
+from flask.testing import FlaskClient
+from markupsafe import escape
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from app import create_app
+from auth import eimzo
+from auth.eimzo_views import SIMULATOR_KEY
+from auth.simulators import eimzo as simulator
+from auth.simulators.eimzo import RunningSimulator
+from auth.simulators.oneid import SimulatorRefused
+from db import utcnow
+from ehealth.access.models import Cabinet, CabinetStatus, IdentityKind, LoginIdentity, Role
+from ehealth.audit.models import AuditEvent, Outcome
+from ehealth.i18n import gettext, language
+from settings import Settings, SettingsError
+from tests import factories
+
+SECRET = "x" * 40
+BAD_STATE = "This sign-in attempt is not valid or was already used. Please sign in again."
+
+
+@dataclass(frozen=True)
+class People:
+    """Cabinet ids and PINFLs of an active doctor and of a blocked nurse."""
+
+    active: int
+    active_pinfl: str
+    blocked_pinfl: str
+
+
+@pytest.fixture(scope="module")
+def people(engine: Engine) -> People:
+    """An organization with an active and a blocked cabinet."""
+    with Session(engine) as session:
+        org = factories.organization(session)
+        active = factories.cabinet(session, org, Role.DOCTOR)
+        blocked = factories.cabinet(session, org, Role.NURSE)
+        blocked.status, blocked.blocked_at = CabinetStatus.BLOCKED, utcnow()
+        session.commit()
+        return People(active.id, active.pinfl, blocked.pinfl)
+
+
+def _settings(database_url: str, **changes: object) -> Settings:
+    return Settings(environment="development", database_url=database_url, secret_key=SECRET).with_(**changes)
+
+
+@pytest.fixture(scope="module")
+def portal(database_url: str, people: People) -> Iterator[Dash]:
+    """The portal with its own E-IMZO simulator (the adapter talks to it over HTTP)."""
+    app = create_app(_settings(database_url, eimzo_simulator=True))
+    yield app
+    app.server.extensions[SIMULATOR_KEY].stop()
+
+
+@pytest.fixture
+def sim(portal: Dash) -> RunningSimulator:
+    """The portal's running simulator."""
+    running: RunningSimulator = portal.server.extensions[SIMULATOR_KEY]
+    return running
+
+
+@pytest.fixture
+def client(portal: Dash) -> Iterator[FlaskClient]:
+    """A browser-like client."""
+    with portal.server.test_client() as client:
+        yield client
+
+
+def _to_sign_page(client: FlaskClient, next_path: str = "/") -> str:
+    """Press "Sign in with E-IMZO": the portal redirects to the simulator's signing page."""
+    response = client.get(f"/login/eimzo?next={next_path}")
+    assert response.status_code == 302
+    return response.location
+
+
+def _sign(sim: RunningSimulator, sign_url: str, pinfl: str) -> dict[str, str]:
+    """At the simulator: open the signing page over HTTP, pick the key of `pinfl`; the form posted back."""
+    page = requests.get(sign_url, timeout=5)
+    assert page.status_code == 200
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    answer = requests.post(
+        sign_url.split("?", maxsplit=1)[0],
+        data={"challenge": fields["challenge"], "return": fields["return"], "key": sim.state.keys[pinfl].id},
+        timeout=5,
+    )
+    assert answer.status_code == 200
+    action = re.search(r'action="([^"]*)"', answer.text)
+    assert action is not None and urlsplit(action.group(1)).path == "/login/eimzo/callback"
+    posted = dict(re.findall(r'name="(\w+)" value="([^"]*)"', answer.text))
+    return {"challenge": posted["challenge"], "pkcs7": posted["pkcs7"]}
+
+
+def _last_event(engine: Engine) -> AuditEvent:
+    with Session(engine) as session:
+        event = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+    assert event is not None
+    return event
+
+
+def _identities(engine: Engine, cabinet_id: int) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).where(LoginIdentity.cabinet_id == cabinet_id)) or 0
+
+
+def _refusal_text(message: str, page: str) -> None:
+    with language("uz"):
+        assert gettext(message) != message and str(escape(gettext(message))) in page
+
+
+def test_owner_signs_in_with_their_certificate(
+    client: FlaskClient, sim: RunningSimulator, people: People, engine: Engine
+) -> None:
+    assert 'id="login-eimzo"' in client.get("/login").get_data(as_text=True)
+    sign_url = _to_sign_page(client, "/cabinet")
+    assert sign_url.startswith(sim.url + "/sign?")
+    page = requests.get(sign_url, timeout=5).text
+    assert people.active_pinfl not in page and f"**********{people.active_pinfl[-4:]}" in page
+    assert "another person, no cabinet" in page
+    response = client.post("/login/eimzo/callback", data=_sign(sim, sign_url, people.active_pinfl))
+    assert response.status_code == 302 and response.location == "/cabinet"
+    assert client.get("/cabinet").status_code == 200
+    event = _last_event(engine)
+    assert (event.action, event.actor_id, event.outcome) == ("sign_in.eimzo", people.active, Outcome.SUCCESS)
+    serial = format(sim.state.keys[people.active_pinfl].certificate.serial_number, "x")
+    with Session(engine) as session:
+        identity = session.execute(
+            select(LoginIdentity).where(
+                LoginIdentity.cabinet_id == people.active, LoginIdentity.kind == IdentityKind.EIMZO
+            )
+        ).scalar_one()
+    assert (identity.subject, identity.pinfl) == (serial, people.active_pinfl)
+
+
+def test_someone_elses_certificate_is_refused_and_audited(
+    client: FlaskClient, sim: RunningSimulator, engine: Engine
+) -> None:
+    sign_url = _to_sign_page(client)
+    requests.get(sign_url, timeout=5)  # issues the keys
+    with Session(engine) as session:
+        taken = set(session.execute(select(Cabinet.pinfl)).scalars())
+    stranger = next(pinfl for pinfl in sim.state.keys if pinfl not in taken)
+    response = client.post("/login/eimzo/callback", data=_sign(sim, sign_url, stranger))
+    assert response.status_code == 403
+    _refusal_text(
+        "No personal cabinet is registered for this person. Ask your organization to request access to the portal for you.",
+        response.get_data(as_text=True),
+    )
+    event = _last_event(engine)
+    assert (event.action, event.actor_id, event.outcome) == ("sign_in.eimzo", None, Outcome.DENIED)
+    assert client.get("/cabinet").status_code == 302
+
+
+def test_blocked_cabinet_is_refused(client: FlaskClient, sim: RunningSimulator, people: People, engine: Engine) -> None:
+    response = client.post("/login/eimzo/callback", data=_sign(sim, _to_sign_page(client), people.blocked_pinfl))
+    assert response.status_code == 403
+    _refusal_text(
+        "Your personal cabinet is blocked or archived. Contact your organization.", response.get_data(as_text=True)
+    )
+    event = _last_event(engine)
+    assert (event.action, event.outcome) == ("sign_in.eimzo", Outcome.DENIED)
+    assert client.get("/cabinet").status_code == 302
+
+
+def test_replayed_and_foreign_challenges_are_refused(
+    client: FlaskClient, sim: RunningSimulator, people: People, engine: Engine
+) -> None:
+    signed = _sign(sim, _to_sign_page(client), people.active_pinfl)
+    assert client.post("/login/eimzo/callback", data=signed).status_code == 302
+    client.post("/logout")
+    before = _identities(engine, people.active)
+    # The same post again: its challenge is no longer pending in the session.
+    response = client.post("/login/eimzo/callback", data=signed)
+    assert response.status_code == 400
+    _refusal_text(BAD_STATE, response.get_data(as_text=True))
+    assert _last_event(engine).outcome == Outcome.DENIED
+    # A challenge fetched elsewhere (another browser), signed by the owner, against this session's pending one.
+    pending = parse_qs(urlsplit(_to_sign_page(client)).query)["challenge"][0]
+    foreign = eimzo.challenge(eimzo.EimzoConfig(sim.url))
+    key = sim.state.keys[people.active_pinfl]
+    assert (
+        client.post(
+            "/login/eimzo/callback", data={"challenge": pending, "pkcs7": simulator.sign(key, foreign.encode())}
+        ).status_code
+        == 400
+    )
+    # The server too refuses a challenge already used.
+    with pytest.raises(eimzo.EimzoError) as refused:
+        eimzo.authenticate(eimzo.EimzoConfig(sim.url), signed["pkcs7"], "127.0.0.1", "localhost")
+    assert refused.value.msgid == eimzo.NOT_CONFIRMED
+    assert client.get("/cabinet").status_code == 302
+    assert _identities(engine, people.active) == before
+
+
+def test_tampered_signature_is_refused(
+    client: FlaskClient, sim: RunningSimulator, people: People, engine: Engine
+) -> None:
+    signed = _sign(sim, _to_sign_page(client), people.active_pinfl)
+    der = bytearray(base64.b64decode(signed["pkcs7"]))
+    der[-5] ^= 0x01  # inside the signature value, the last field of the structure
+    response = client.post(
+        "/login/eimzo/callback", data={**signed, "pkcs7": base64.b64encode(bytes(der)).decode("ascii")}
+    )
+    assert response.status_code == 403
+    _refusal_text("E-IMZO did not confirm the signature; please try again.", response.get_data(as_text=True))
+    event = _last_event(engine)
+    assert (event.action, event.outcome) == ("sign_in.eimzo", Outcome.DENIED)
+    assert client.get("/cabinet").status_code == 302
+
+
+def test_real_server_without_plugin_page_says_so(database_url: str) -> None:
+    app = create_app(_settings(database_url, eimzo_server_url="http://127.0.0.1:9"))
+    with app.server.test_client() as client:
+        response = client.get("/login/eimzo")
+    assert response.status_code == 501
+    _refusal_text(
+        "The E-IMZO signing page is not available on this installation yet. Sign in with OneID or contact the administrator.",
+        response.get_data(as_text=True),
+    )
+
+
+def test_simulator_is_refused_in_production(database_url: str) -> None:
+    production = Settings(environment="production", database_url=database_url, secret_key=SECRET)
+    with pytest.raises(SettingsError, match="EHEALTH_EIMZO_SIMULATOR"):
+        production.with_(eimzo_simulator=True).validate()
+    # E-IMZO-SERVER normally runs inside the organization, often on this very host.
+    production.with_(eimzo_server_url="http://127.0.0.1:8080").validate()
+    with pytest.raises(SettingsError, match="http"):
+        production.with_(eimzo_server_url="ftp://eimzo.local").validate()
+    with pytest.raises(SimulatorRefused):
+        simulator.start(database_url, settings=production)
