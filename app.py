@@ -118,7 +118,9 @@ if __name__ == "__main__":
     portal = create_app(current)
     print(f"Portal: http://{current.host}:{current.port}")
     if current.is_development:
-        print(f"Sign in: open http://{current.host}:{current.port}/login and pick a demo user (development only).")
+        print(
+            f"Sign in: open http://{current.host}:{current.port}/login (OneID, E-IMZO or a demo user; development only)."
+        )
     if current.oneid_simulator:
         print("OneID: the local simulator stands in for sso.egov.uz (development only).")
     if current.eimzo_simulator:
