@@ -25,6 +25,7 @@ from auth.oneid import (
 )
 from auth.oneid import identify as oneid_identify
 from auth.redirects import safe_next
+from auth.simulators import mask
 from auth.user import PortalUser, user
 from db import request_transaction, utcnow
 from ehealth.access.models import Cabinet, CabinetStatus, IdentityKind, LoginIdentity
@@ -142,11 +143,6 @@ def remember_identity(db: Session, cabinet: Cabinet, kind: IdentityKind, subject
     row.last_used_at = utcnow()
 
 
-def masked(pinfl: str) -> str:
-    """A PINFL with all but the last 4 digits hidden (for the audit trail)."""
-    return "*" * max(len(pinfl) - 4, 0) + pinfl[-4:]
-
-
 def sign_in_owner(
     pinfl: str, next_path: str, action: str, remember: Callable[[Session, Cabinet], None]
 ) -> BaseResponse | tuple[str, int]:
@@ -180,7 +176,7 @@ def sign_in_owner(
                 detail=f"cabinet {cabinets[-1].status}",
             )
         else:
-            record(db, anonymous_actor(), action, outcome=Outcome.DENIED, detail=f"no cabinet for {masked(pinfl)}")
+            record(db, anonymous_actor(), action, outcome=Outcome.DENIED, detail=f"no cabinet for {mask(pinfl)}")
     # After the commit, so that a refusal stays in the audit trail.
     if who is None:
         return login_page(gettext(CABINET_INACTIVE if cabinets else NO_CABINET), 403)

@@ -26,10 +26,9 @@ from flask import Flask, Response, jsonify, request
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from auth.eimzo import PINFL_OID, der_children, signed_content, signed_data
-from auth.simulators.oneid import SimulatorRefused, mask, nobody_pinfl
+from auth.simulators import Served, SimulatorRefused, mask, nobody_pinfl, serve
 from db import make_engine, make_session_factory
 from ehealth.access.models import Cabinet
 from settings import Settings
@@ -80,8 +79,7 @@ class RunningSimulator:
 
     url: str
     state: SimulatorState
-    _server: BaseWSGIServer
-    _thread: threading.Thread
+    served: Served
 
     def sign_url(self) -> str:
         """The page standing in for the E-IMZO browser plugin."""
@@ -89,9 +87,7 @@ class RunningSimulator:
 
     def stop(self) -> None:
         """Shut the HTTP server down and wait for its thread."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self.served.stop()
 
 
 def _now() -> datetime:
@@ -310,7 +306,5 @@ def start(database_url: str, *, settings: Settings, port: int = 0, ttl: float = 
         raise SimulatorRefused("the E-IMZO simulator runs only with development settings")
     state = _new_state(ttl)
     app = create(make_session_factory(make_engine(database_url)), state)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="eimzo-simulator", daemon=True)
-    thread.start()
-    return RunningSimulator(f"http://127.0.0.1:{server.server_port}", state, server, thread)
+    served = serve(app, "eimzo-simulator", port)
+    return RunningSimulator(served.base_url, state, served)

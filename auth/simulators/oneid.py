@@ -6,7 +6,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -14,12 +13,11 @@ from flask import Flask, Response, jsonify, redirect, request
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response as BaseResponse
 
+from auth.simulators import Served, SimulatorRefused, mask, nobody_pinfl, serve
 from db import make_engine, make_session_factory
 from ehealth.access.models import Cabinet
-from ehealth.identifiers import make_pinfl
 from ehealth.reference.models import Organization
 from settings import Settings
 
@@ -27,10 +25,6 @@ PATH = "/sso/oauth/Authorization.do"  # the real service's path, so URLs look al
 LISTED = 300  # enough for the demo data's cabinets; the page is for picking, not browsing
 NOBODY = "nobody"
 Fault = Literal["ret_cd", "no_pin"]
-
-
-class SimulatorRefused(RuntimeError):
-    """The simulator was asked to start outside development."""
 
 
 @dataclass
@@ -74,26 +68,11 @@ class RunningSimulator:
 
     url: str
     state: SimulatorState
-    _server: BaseWSGIServer
-    _thread: threading.Thread
+    served: Served
 
     def stop(self) -> None:
         """Shut the HTTP server down and wait for its thread."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-def mask(pinfl: str) -> str:
-    """A PINFL with all but the last 4 digits hidden."""
-    return "*" * (len(pinfl) - 4) + pinfl[-4:]
-
-
-def nobody_pinfl(db: Session) -> str:
-    """A valid PINFL that no cabinet has: the person OneID knows but the portal does not."""
-    candidates = [make_pinfl(date(1990, 3, 8), "female", 999, serial) for serial in range(1, 1000)]
-    taken = set(db.execute(select(Cabinet.pinfl).where(Cabinet.pinfl.in_(candidates))).scalars())
-    return next(pinfl for pinfl in candidates if pinfl not in taken)
+        self.served.stop()
 
 
 def _person(db: Session, choice: str) -> _Person | None:
@@ -260,7 +239,5 @@ def start(
         raise SimulatorRefused("the OneID simulator runs only with development settings")
     state = SimulatorState(client_id=client_id, client_secret=client_secret, ttl=ttl)
     app = create(make_session_factory(make_engine(database_url)), state)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="oneid-simulator", daemon=True)
-    thread.start()
-    return RunningSimulator(f"http://127.0.0.1:{server.server_port}{PATH}", state, server, thread)
+    served = serve(app, "oneid-simulator", port)
+    return RunningSimulator(f"{served.base_url}{PATH}", state, served)

@@ -12,22 +12,21 @@ import pytest
 import requests
 from dash import Dash
 from flask.testing import FlaskClient
-from markupsafe import escape
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app import create_app
 from auth import eimzo
 from auth.eimzo_views import SIMULATOR_KEY
+from auth.simulators import SimulatorRefused
 from auth.simulators import eimzo as simulator
 from auth.simulators.eimzo import RunningSimulator
-from auth.simulators.oneid import SimulatorRefused
 from db import utcnow
 from ehealth.access.models import Cabinet, CabinetStatus, IdentityKind, LoginIdentity, Role
-from ehealth.audit.models import AuditEvent, Outcome
-from ehealth.i18n import gettext, language
+from ehealth.audit.models import Outcome
 from settings import Settings, SettingsError
 from tests import factories
+from tests.signin_checks import assert_refusal_shown, identities, last_event
 
 SECRET = "x" * 40
 BAD_STATE = "This sign-in attempt is not valid or was already used. Please sign in again."
@@ -104,23 +103,6 @@ def _sign(sim: RunningSimulator, sign_url: str, pinfl: str) -> dict[str, str]:
     return {"challenge": posted["challenge"], "pkcs7": posted["pkcs7"]}
 
 
-def _last_event(engine: Engine) -> AuditEvent:
-    with Session(engine) as session:
-        event = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
-    assert event is not None
-    return event
-
-
-def _identities(engine: Engine, cabinet_id: int) -> int:
-    with Session(engine) as session:
-        return session.scalar(select(func.count()).where(LoginIdentity.cabinet_id == cabinet_id)) or 0
-
-
-def _refusal_text(message: str, page: str) -> None:
-    with language("uz"):
-        assert gettext(message) != message and str(escape(gettext(message))) in page
-
-
 def test_owner_signs_in_with_their_certificate(
     client: FlaskClient, sim: RunningSimulator, people: People, engine: Engine
 ) -> None:
@@ -133,7 +115,7 @@ def test_owner_signs_in_with_their_certificate(
     response = client.post("/login/eimzo/callback", data=_sign(sim, sign_url, people.active_pinfl))
     assert response.status_code == 302 and response.location == "/cabinet"
     assert client.get("/cabinet").status_code == 200
-    event = _last_event(engine)
+    event = last_event(engine)
     assert (event.action, event.actor_id, event.outcome) == ("sign_in.eimzo", people.active, Outcome.SUCCESS)
     serial = format(sim.state.keys[people.active_pinfl].certificate.serial_number, "x")
     with Session(engine) as session:
@@ -155,11 +137,11 @@ def test_someone_elses_certificate_is_refused_and_audited(
     stranger = next(pinfl for pinfl in sim.state.keys if pinfl not in taken)
     response = client.post("/login/eimzo/callback", data=_sign(sim, sign_url, stranger))
     assert response.status_code == 403
-    _refusal_text(
+    assert_refusal_shown(
         "No personal cabinet is registered for this person. Ask your organization to request access to the portal for you.",
         response.get_data(as_text=True),
     )
-    event = _last_event(engine)
+    event = last_event(engine)
     assert (event.action, event.actor_id, event.outcome) == ("sign_in.eimzo", None, Outcome.DENIED)
     assert client.get("/cabinet").status_code == 302
 
@@ -167,10 +149,10 @@ def test_someone_elses_certificate_is_refused_and_audited(
 def test_blocked_cabinet_is_refused(client: FlaskClient, sim: RunningSimulator, people: People, engine: Engine) -> None:
     response = client.post("/login/eimzo/callback", data=_sign(sim, _to_sign_page(client), people.blocked_pinfl))
     assert response.status_code == 403
-    _refusal_text(
+    assert_refusal_shown(
         "Your personal cabinet is blocked or archived. Contact your organization.", response.get_data(as_text=True)
     )
-    event = _last_event(engine)
+    event = last_event(engine)
     assert (event.action, event.outcome) == ("sign_in.eimzo", Outcome.DENIED)
     assert client.get("/cabinet").status_code == 302
 
@@ -181,12 +163,12 @@ def test_replayed_and_foreign_challenges_are_refused(
     signed = _sign(sim, _to_sign_page(client), people.active_pinfl)
     assert client.post("/login/eimzo/callback", data=signed).status_code == 302
     client.post("/logout")
-    before = _identities(engine, people.active)
+    before = identities(engine, people.active)
     # The same post again: its challenge is no longer pending in the session.
     response = client.post("/login/eimzo/callback", data=signed)
     assert response.status_code == 400
-    _refusal_text(BAD_STATE, response.get_data(as_text=True))
-    assert _last_event(engine).outcome == Outcome.DENIED
+    assert_refusal_shown(BAD_STATE, response.get_data(as_text=True))
+    assert last_event(engine).outcome == Outcome.DENIED
     # A challenge fetched elsewhere (another browser), signed by the owner, against this session's pending one.
     pending = parse_qs(urlsplit(_to_sign_page(client)).query)["challenge"][0]
     foreign = eimzo.challenge(eimzo.EimzoConfig(sim.url))
@@ -202,7 +184,7 @@ def test_replayed_and_foreign_challenges_are_refused(
         eimzo.authenticate(eimzo.EimzoConfig(sim.url), signed["pkcs7"], "127.0.0.1", "localhost")
     assert refused.value.msgid == eimzo.NOT_CONFIRMED
     assert client.get("/cabinet").status_code == 302
-    assert _identities(engine, people.active) == before
+    assert identities(engine, people.active) == before
 
 
 def test_tampered_signature_is_refused(
@@ -215,8 +197,8 @@ def test_tampered_signature_is_refused(
         "/login/eimzo/callback", data={**signed, "pkcs7": base64.b64encode(bytes(der)).decode("ascii")}
     )
     assert response.status_code == 403
-    _refusal_text("E-IMZO did not confirm the signature; please try again.", response.get_data(as_text=True))
-    event = _last_event(engine)
+    assert_refusal_shown("E-IMZO did not confirm the signature; please try again.", response.get_data(as_text=True))
+    event = last_event(engine)
     assert (event.action, event.outcome) == ("sign_in.eimzo", Outcome.DENIED)
     assert client.get("/cabinet").status_code == 302
 
@@ -226,7 +208,7 @@ def test_real_server_without_plugin_page_says_so(database_url: str) -> None:
     with app.server.test_client() as client:
         response = client.get("/login/eimzo")
     assert response.status_code == 501
-    _refusal_text(
+    assert_refusal_shown(
         "The E-IMZO signing page is not available on this installation yet. Sign in with OneID or contact the administrator.",
         response.get_data(as_text=True),
     )

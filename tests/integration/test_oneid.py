@@ -12,18 +12,20 @@ import requests
 from dash import Dash
 from flask.testing import FlaskClient
 from markupsafe import escape
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app import create_app
+from auth.simulators import SimulatorRefused
 from auth.simulators import oneid as simulator
-from auth.simulators.oneid import RunningSimulator, SimulatorRefused
+from auth.simulators.oneid import RunningSimulator
 from db import utcnow
 from ehealth.access.models import Cabinet, CabinetStatus, IdentityKind, LoginIdentity, Role
-from ehealth.audit.models import AuditEvent, Outcome
+from ehealth.audit.models import Outcome
 from ehealth.i18n import gettext, language
 from settings import Settings, SettingsError
 from tests import factories
+from tests.signin_checks import assert_refusal_shown, identities, last_event
 
 SECRET = "x" * 40
 CLIENT_ID = "ehealth-test"
@@ -100,23 +102,6 @@ def _pick(authorize_url: str, person: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def _last_event(engine: Engine) -> AuditEvent:
-    with Session(engine) as session:
-        event = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
-    assert event is not None
-    return event
-
-
-def _identities(engine: Engine, cabinet_id: int) -> int:
-    with Session(engine) as session:
-        return session.scalar(select(func.count()).where(LoginIdentity.cabinet_id == cabinet_id)) or 0
-
-
-def _refusal_text(message: str, page: str) -> None:
-    with language("uz"):
-        assert str(escape(gettext(message))) in page
-
-
 def test_owner_signs_in_through_oneid(client: FlaskClient, people: People, engine: Engine) -> None:
     login = client.get("/login").get_data(as_text=True)
     assert 'id="login-oneid"' in login and 'id="login-dev"' in login
@@ -130,7 +115,7 @@ def test_owner_signs_in_through_oneid(client: FlaskClient, people: People, engin
     response = client.get(_pick(authorize, str(people.active)))
     assert response.status_code == 302 and response.location == "/cabinet"
     assert client.get("/cabinet").status_code == 200
-    event = _last_event(engine)
+    event = last_event(engine)
     assert (event.action, event.actor_id, event.outcome) == ("sign_in.oneid", people.active, Outcome.SUCCESS)
     with Session(engine) as session:
         identity = session.execute(select(LoginIdentity).where(LoginIdentity.cabinet_id == people.active)).scalar_one()
@@ -140,11 +125,11 @@ def test_owner_signs_in_through_oneid(client: FlaskClient, people: People, engin
 def test_person_without_cabinet_is_refused_and_audited(client: FlaskClient, engine: Engine) -> None:
     response = client.get(_pick(_to_oneid(client), simulator.NOBODY))
     assert response.status_code == 403
-    _refusal_text(
+    assert_refusal_shown(
         "No personal cabinet is registered for this person. Ask your organization to request access to the portal for you.",
         response.get_data(as_text=True),
     )
-    event = _last_event(engine)
+    event = last_event(engine)
     assert (event.action, event.actor_id, event.outcome) == ("sign_in.oneid", None, Outcome.DENIED)
     assert client.get("/cabinet").status_code == 302
 
@@ -152,29 +137,29 @@ def test_person_without_cabinet_is_refused_and_audited(client: FlaskClient, engi
 def test_blocked_cabinet_is_refused(client: FlaskClient, people: People, engine: Engine) -> None:
     response = client.get(_pick(_to_oneid(client), str(people.blocked)))
     assert response.status_code == 403
-    _refusal_text(
+    assert_refusal_shown(
         "Your personal cabinet is blocked or archived. Contact your organization.", response.get_data(as_text=True)
     )
-    event = _last_event(engine)
+    event = last_event(engine)
     assert (event.outcome, event.object_id) == (Outcome.DENIED, str(people.blocked))
-    assert _identities(engine, people.blocked) == 0
+    assert identities(engine, people.blocked) == 0
     assert client.get("/cabinet").status_code == 302
 
 
 def test_forged_state_is_refused(client: FlaskClient, people: People, engine: Engine) -> None:
     callback = _pick(_to_oneid(client), str(people.active))
     query = parse_qs(urlsplit(callback).query)
-    before = _identities(engine, people.active)
+    before = identities(engine, people.active)
     response = client.get(f"/login/oneid/callback?code={query['code'][0]}&state=forged")
     assert response.status_code == 400
-    _refusal_text(
+    assert_refusal_shown(
         "This sign-in attempt is not valid or was already used. Please sign in again.", response.get_data(as_text=True)
     )
-    assert _last_event(engine).outcome == Outcome.DENIED
+    assert last_event(engine).outcome == Outcome.DENIED
     assert client.get("/cabinet").status_code == 302
     # The state was consumed by the forged attempt: the genuine callback is refused too.
     assert client.get(callback).status_code == 400
-    assert _identities(engine, people.active) == before
+    assert identities(engine, people.active) == before
 
 
 def test_replayed_callback_and_code_are_refused(client: FlaskClient, people: People, engine: Engine) -> None:
@@ -188,7 +173,7 @@ def test_replayed_callback_and_code_are_refused(client: FlaskClient, people: Peo
     fresh_state = parse_qs(urlsplit(_to_oneid(client)).query)["state"][0]
     response = client.get(f"/login/oneid/callback?code={code}&state={fresh_state}")
     assert response.status_code == 403
-    _refusal_text("OneID did not confirm the sign-in; please try again.", response.get_data(as_text=True))
+    assert_refusal_shown("OneID did not confirm the sign-in; please try again.", response.get_data(as_text=True))
     assert client.get("/cabinet").status_code == 302
 
 
@@ -210,7 +195,7 @@ def test_oneid_refusals_give_a_clear_message(
     assert response.status_code == 403 and "Traceback" not in page
     with language("ru"):
         assert gettext(message) != message and str(escape(gettext(message))) in page
-    assert _last_event(engine).outcome == Outcome.DENIED
+    assert last_event(engine).outcome == Outcome.DENIED
     assert client.get("/cabinet").status_code == 302
 
 
@@ -221,8 +206,8 @@ def test_unreachable_oneid_gives_a_clear_message(database_url: str, people: Peop
         state = parse_qs(urlsplit(_to_oneid(client)).query)["state"][0]
         response = client.get(f"/login/oneid/callback?code=abc&state={state}")
     assert response.status_code == 502
-    _refusal_text("OneID is not reachable; please try again later.", response.get_data(as_text=True))
-    assert _last_event(engine).outcome == Outcome.FAILED
+    assert_refusal_shown("OneID is not reachable; please try again later.", response.get_data(as_text=True))
+    assert last_event(engine).outcome == Outcome.FAILED
 
 
 def test_simulator_and_loopback_are_refused_in_production(database_url: str) -> None:
