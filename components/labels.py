@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ehealth.access.models import CabinetStatus, DocumentType, Role
+from ehealth.audit.models import Outcome
 from ehealth.i18n import N_, gettext
 from ehealth.reference.models import OrganizationKind
 
@@ -30,6 +31,13 @@ _KIND: dict[str, str] = {
     OrganizationKind.INTEGRATOR: N_("Integrator"),
 }
 
+_METHOD: dict[str, str] = {"oneid": "OneID", "eimzo": "E-IMZO", "dev": N_("Demo user (development)")}
+_OUTCOME: dict[str, str] = {
+    Outcome.SUCCESS: N_("Signed in"),
+    Outcome.DENIED: N_("Refused"),
+    Outcome.FAILED: N_("Failed"),
+}
+
 
 def role_label(role: str) -> str:
     """The role's name in the current language."""
@@ -49,3 +57,13 @@ def document_label(kind: str) -> str:
 def organization_kind_label(kind: str) -> str:
     """The organization kind in the current language."""
     return gettext(_KIND[kind]) if kind in _KIND else kind
+
+
+def method_label(method: str) -> str:
+    """How someone signed in, in the current language (OneID and E-IMZO are names, not translated)."""
+    return gettext(_METHOD[method]) if method in _METHOD else method
+
+
+def outcome_label(outcome: str) -> str:
+    """The result of a sign-in attempt in the current language."""
+    return gettext(_OUTCOME[outcome]) if outcome in _OUTCOME else outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import html
@@ -9,8 +11,16 @@ from dash import html
 from auth.guard import guarded
 from auth.permissions import Permission
 from auth.user import user
-from components.labels import document_label, organization_kind_label, role_label, status_label
+from components.labels import (
+    document_label,
+    method_label,
+    organization_kind_label,
+    outcome_label,
+    role_label,
+    status_label,
+)
 from db import request_transaction
+from ehealth.access.cabinet import recent_sign_ins, sign_in_methods
 from ehealth.access.models import Cabinet
 from ehealth.i18n import N_, gettext
 from ehealth.identifiers import TASHKENT
@@ -35,9 +45,11 @@ def layout(**_query: str) -> html.Div:
         cabinet = db.get(Cabinet, who.cabinet_id)
         assert cabinet is not None
         organization = db.get(Organization, cabinet.organization_id)
+        methods = sign_in_methods(db, cabinet.id)
+        history = recent_sign_ins(db, cabinet.id)
     rows = [
         (N_("ID number"), cabinet.id_number),
-        (N_("Created"), cabinet.created_at.astimezone(TASHKENT).strftime("%Y-%m-%d %H:%M")),
+        (N_("Created"), _when(cabinet.created_at)),
         (N_("Full name"), cabinet.full_name),
         (N_("Position"), cabinet.position),
         (N_("Department"), cabinet.department_name),
@@ -63,5 +75,37 @@ def layout(**_query: str) -> html.Div:
                 className="bg-white w-auto",
                 id="cabinet-table",
             ),
+            html.H2(gettext("Sign-in methods"), className="h5 mt-4"),
+            _table(
+                [N_("Method"), N_("Account or certificate"), N_("Last used")],
+                [(method_label(m.kind), m.subject, _when(m.last_used_at)) for m in methods],
+                "cabinet-methods",
+            ),
+            html.H2(gettext("Recent sign-ins"), className="h5 mt-4"),
+            _table(
+                [N_("Time"), N_("Method"), N_("Result"), N_("Address")],
+                [(_when(s.at), method_label(s.method), outcome_label(s.outcome), s.source_ip or "") for s in history],
+                "cabinet-sign-ins",
+            ),
         ]
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    """A time as the users read it: Tashkent time, to the minute."""
+    return moment.astimezone(TASHKENT).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _table(headers: list[str], rows: list[tuple[str, ...]], component_id: str) -> html.Div | dbc.Table:
+    """A small table with translated headers, or a line saying there is nothing yet."""
+    if not rows:
+        return html.P(gettext("None yet."), className="text-muted", id=component_id)
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(gettext(header)) for header in headers])),
+            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
+        ],
+        size="sm",
+        className="bg-white w-auto",
+        id=component_id,
     )

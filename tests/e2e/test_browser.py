@@ -85,4 +85,7 @@ def test_sign_in_and_switch_language(portal_url: str, browser: Browser) -> None:
 
     page.click("#shell-lang-en")
     expect(page.locator("#cabinet-table")).to_contain_text("ID number")
+    # The sign-in a moment ago is in the cabinet's history (read from the audit trail).
+    expect(page.locator("#cabinet-sign-ins")).to_contain_text("Demo user (development)")
+    expect(page.locator("#cabinet-sign-ins")).to_contain_text("Signed in")
     assert outside == []
