@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
 from auth import session as auth_session
+from auth import throttle
 from auth.eimzo_views import init_eimzo
 from auth.views import bp as auth_bp
 from auth.views import init_oneid
@@ -73,6 +74,7 @@ def create_server(settings: Settings) -> Flask:
     auth_session.init_app(server, settings)
     server.jinja_env.globals.update(role_label=role_label)
     server.register_blueprint(auth_bp)
+    throttle.init_app(server, settings)
     init_oneid(server, settings)
     init_eimzo(server, settings)
     if settings.is_development:

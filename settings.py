@@ -69,6 +69,9 @@ class Settings:
     # The local E-IMZO simulator (development only); from_env switches it on in development without a server URL.
     eimzo_simulator: bool = False
     eimzo_timeout_seconds: float = 10.0
+    # Repeated failed sign-ins from one address: this many within the window, then refused until it passes.
+    sign_in_failures_allowed: int = 5
+    sign_in_failure_window_minutes: int = 15
 
     @property
     def is_development(self) -> bool:
@@ -87,6 +90,8 @@ class Settings:
             self.secret_key.startswith("development") or len(self.secret_key) < 32
         ):
             raise SettingsError("production needs EHEALTH_SECRET_KEY of at least 32 random characters")
+        if self.sign_in_failures_allowed < 1 or self.sign_in_failure_window_minutes < 1:
+            raise SettingsError("EHEALTH_SIGN_IN_FAILURES_ALLOWED and _FAILURE_WINDOW_MINUTES must be at least 1")
         self._validate_oneid()
         self._validate_eimzo()
         return self
@@ -150,6 +155,10 @@ def from_env() -> Settings:
         # Development without a real endpoint signs in through the local simulator.
         oneid_simulator=_flag("ONEID_SIMULATOR", env == "development" and not oneid_endpoint),
         oneid_timeout_seconds=float(_env("ONEID_TIMEOUT_SECONDS", str(Settings.oneid_timeout_seconds))),
+        sign_in_failures_allowed=int(_env("SIGN_IN_FAILURES_ALLOWED", str(Settings.sign_in_failures_allowed))),
+        sign_in_failure_window_minutes=int(
+            _env("SIGN_IN_FAILURE_WINDOW_MINUTES", str(Settings.sign_in_failure_window_minutes))
+        ),
         eimzo_server_url=eimzo_server_url,
         # Development without an E-IMZO-SERVER signs in through the local simulator.
         eimzo_simulator=_flag("EIMZO_SIMULATOR", env == "development" and not eimzo_server_url),

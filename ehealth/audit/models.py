@@ -45,6 +45,8 @@ class AuditEvent(Base):
         # "Who saw my record" and "what did this user do" are the two questions asked of the trail.
         Index("ix_audit_event_patient_at", "patient_id", "at"),
         Index("ix_audit_event_actor_at", "actor_id", "at"),
+        # Failed sign-ins per address (auth.throttle) on every sign-in attempt.
+        Index("ix_audit_event_source_at", "source_ip", "at"),
         CheckConstraint("length(hash) = 64 AND length(prev_hash) = 64", name="hash_shape"),
     )
 

@@ -53,7 +53,12 @@ def people(engine: Engine) -> People:
 
 
 def _settings(database_url: str, **changes: object) -> Settings:
-    return Settings(environment="development", database_url=database_url, secret_key=SECRET).with_(**changes)
+    return Settings(
+        environment="development",
+        database_url=database_url,
+        secret_key=SECRET,
+        sign_in_failures_allowed=1_000_000,  # many failed sign-ins from one test address on purpose; throttling is tested in test_throttle.py
+    ).with_(**changes)
 
 
 @pytest.fixture(scope="module")
