@@ -43,8 +43,8 @@ def staff(engine: Engine) -> Staff:
 
 
 def _settings(database_url: str, environment: str) -> Settings:
-    return Settings(  # type: ignore[arg-type]
-        environment=environment,
+    return Settings(
+        environment=environment,  # type: ignore[arg-type]
         database_url=database_url,
         secret_key=SECRET,
         sign_in_failures_allowed=1_000_000,  # many failed sign-ins from one test address on purpose; throttling is tested in test_throttle.py
