@@ -10,10 +10,12 @@ day; the package lists those days in `weekend_workdays` (e.g. Saturday 2024-12-1
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
+
+from ehealth.identifiers import TASHKENT
 
 # R-3: the modules an organisation asked for are installed within 15 working days of the request.
 INSTALLATION_DAYS = 15
@@ -101,3 +103,9 @@ def notice_due(event_date: date, *, week_days: int = 5) -> date:
 def access_update_due(notified_on: date, *, week_days: int = 5) -> date:
     """The last day to update access rights after a notice (R-10: 3 working days after it)."""
     return add_working_days(notified_on, ACCESS_UPDATE_DAYS, week_days=week_days)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants at which `day` starts and ends in Tashkent (UTC+5), where the users are."""
+    start = datetime.combine(day, time.min, tzinfo=TASHKENT)
+    return start, start + timedelta(days=1)

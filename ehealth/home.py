@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from ehealth.access.inventory import count_not_reviewed_within_a_year
 from ehealth.access.models import (
     Cabinet,
     CabinetStatus,
@@ -19,11 +20,11 @@ from ehealth.access.models import (
     RequestStatus,
     Role,
 )
+from ehealth.calendar import day_bounds
 from ehealth.clinical import ClinicalRecord, RecordStatus
 from ehealth.emr.models import Encounter, EncounterKind
 from ehealth.hospital.models import BedAssignment
 from ehealth.i18n import N_
-from ehealth.identifiers import TASHKENT
 from ehealth.patients.models import Patient
 from ehealth.prescription.models import Dispense, Prescription
 from ehealth.reference.models import Organization
@@ -44,12 +45,6 @@ class Viewer:
     cabinet_id: int
     role: Role
     organization_id: int
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC instants at which `day` starts and ends in Tashkent (UTC+5), where the users are."""
-    start = datetime.combine(day, time.min, tzinfo=TASHKENT)
-    return start, start + timedelta(days=1)
 
 
 def _count(session: Session, query: Select[int]) -> int:
@@ -162,8 +157,6 @@ def _admin(session: Session, _who: Viewer, today: date) -> list[Figure]:
 
 def _integrator(session: Session, _who: Viewer, today: date) -> list[Figure]:
     active = Cabinet.status == CabinetStatus.ACTIVE
-    year_ago, _ = day_bounds(today - timedelta(days=365))
-    recent = select(InventoryReview.cabinet_id).where(InventoryReview.reviewed_at >= year_ago)
     campaign = session.execute(select(InventoryCampaign.id).where(InventoryCampaign.year == today.year)).scalar()
     reviewed = _count(session, select(func.count()).where(InventoryReview.campaign_id == campaign)) if campaign else 0
     return [
@@ -171,7 +164,7 @@ def _integrator(session: Session, _who: Viewer, today: date) -> list[Figure]:
         Figure(N_("Cabinets reviewed in this year's inventory"), reviewed),
         Figure(
             N_("Active cabinets not reviewed in the last 12 months"),
-            _count(session, select(func.count()).where(active, Cabinet.id.not_in(recent))),
+            count_not_reviewed_within_a_year(session, today),
         ),
     ]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from db import flush, utcnow
@@ -18,7 +18,7 @@ from ehealth.access.models import (
     Role,
 )
 from ehealth.audit.trail import Actor, record
-from ehealth.calendar import add_working_days
+from ehealth.calendar import add_working_days, day_bounds
 from ehealth.errors import DomainError, NotFound, ValidationError
 from ehealth.i18n import N_
 from ehealth.reference.models import Organization
@@ -130,13 +130,19 @@ def coverage(session: Session, campaign_id: int) -> list[Coverage]:
     return sorted(found, key=lambda item: (item.share, item.organization_id))
 
 
-def not_reviewed_within_a_year(session: Session, today: date) -> list[Cabinet]:
-    """Active cabinets with no review in the last 12 months (R-14), oldest first."""
-    since = datetime.combine(today - timedelta(days=365), time.min, tzinfo=UTC)
+def _not_reviewed_within_a_year(today: date) -> ColumnElement[bool]:
+    """Active, and no review since the same Tashkent day a year ago (R-14)."""
+    since, _ = day_bounds(today - timedelta(days=365))
     recent = select(InventoryReview.cabinet_id).where(InventoryReview.reviewed_at >= since)
-    query = (
-        select(Cabinet)
-        .where(Cabinet.status == CabinetStatus.ACTIVE, Cabinet.id.not_in(recent))
-        .order_by(Cabinet.created_at, Cabinet.id)
-    )
+    return and_(Cabinet.status == CabinetStatus.ACTIVE, Cabinet.id.not_in(recent))
+
+
+def not_reviewed_within_a_year(session: Session, today: date) -> list[Cabinet]:
+    """Active cabinets with no review in the last 12 months, oldest first."""
+    query = select(Cabinet).where(_not_reviewed_within_a_year(today)).order_by(Cabinet.created_at, Cabinet.id)
     return list(session.execute(query).scalars())
+
+
+def count_not_reviewed_within_a_year(session: Session, today: date) -> int:
+    """How many active cabinets had no review in the last 12 months."""
+    return session.execute(select(func.count()).where(_not_reviewed_within_a_year(today))).scalar_one()

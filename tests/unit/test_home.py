@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from ehealth.access.models import Role
+from ehealth.calendar import day_bounds
 from ehealth.clinical import RecordStatus
-from ehealth.home import Viewer, day_bounds, summary
+from ehealth.home import Viewer, summary
 from tests import factories
 
 TODAY = date(2026, 3, 16)
