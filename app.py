@@ -14,6 +14,7 @@ import db
 from auth import session as auth_session
 from auth import throttle
 from auth.eimzo_views import init_eimzo
+from auth.session import STATIC_PREFIXES
 from auth.views import bp as auth_bp
 from auth.views import init_oneid
 from components import language, shell
@@ -22,14 +23,7 @@ from ehealth.i18n import N_, gettext
 from settings import ROOT, Settings, from_env
 
 # Reachable without signing in: the sign-in itself, the language switch and static files.
-PUBLIC_PREFIXES = (
-    "/login",
-    "/lang/",
-    "/assets/",
-    "/_dash-component-suites/",
-    "/_favicon.ico",
-    "/healthz",
-)
+PUBLIC_PREFIXES = ("/login", "/lang/", "/healthz", *STATIC_PREFIXES)
 # The development sign-in is public only where it exists at all.
 DEVELOPMENT_PREFIXES = ("/dev/",)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,7 +13,6 @@ from flask import Flask, current_app
 from sqlalchemy import (
     BigInteger,
     Constraint,
-    Date,
     DateTime,
     Dialect,
     Engine,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    String,
     UniqueConstraint,
     create_engine,
     event,
@@ -82,8 +80,6 @@ UpdatedAt = Annotated[
     datetime, mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow, server_default=func.now())
 ]
 OptTimestamp = Annotated[datetime | None, mapped_column(UTCDateTime(), nullable=True)]
-Day = Annotated[date, mapped_column(Date(), nullable=False)]
-Code = Annotated[str, mapped_column(String(32), nullable=False)]
 
 
 def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, session
+from flask import Flask, request, session
 from flask_login import LoginManager, logout_user
 
 from auth.user import Anonymous, PortalUser
@@ -13,6 +13,8 @@ from ehealth.access.models import Cabinet
 from settings import Settings
 
 LAST_SEEN = "last_seen"
+# Static files: not user activity, and rewriting the session cookie on each of them costs every page load.
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 
 
 def _load_user(user_id: str) -> PortalUser | None:
@@ -44,6 +46,8 @@ def init_app(server: Flask, settings: Settings) -> None:
     @server.before_request
     def expire_idle_sessions() -> None:
         """Sign out a session that has been idle longer than the setting (DMED: 8 hours)."""
+        if request.path.startswith(STATIC_PREFIXES):
+            return
         now = utcnow().timestamp()
         last_seen = session.get(LAST_SEEN)
         if isinstance(last_seen, float) and now - last_seen > idle.total_seconds():

@@ -1,14 +1,39 @@
-"""What the sign-in tests look at afterwards: the newest audit row, remembered identities, the refusal shown."""
+"""What the sign-in tests share: the people who sign in, the newest audit row, identities, the refusal shown."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from markupsafe import escape
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ehealth.access.models import LoginIdentity
+from db import utcnow
+from ehealth.access.models import CabinetStatus, LoginIdentity, Role
 from ehealth.audit.models import AuditEvent
 from ehealth.i18n import gettext, language
+from tests import factories
+
+
+@dataclass(frozen=True)
+class People:
+    """An active doctor and a blocked nurse of one organization: cabinet ids and PINFLs."""
+
+    active: int
+    active_pinfl: str
+    blocked: int
+    blocked_pinfl: str
+
+
+def active_and_blocked(engine: Engine) -> People:
+    """Commit an organization with an active and a blocked cabinet."""
+    with Session(engine) as session:
+        org = factories.organization(session)
+        active = factories.cabinet(session, org, Role.DOCTOR)
+        blocked = factories.cabinet(session, org, Role.NURSE)
+        blocked.status, blocked.blocked_at = CabinetStatus.BLOCKED, utcnow()
+        session.commit()
+        return People(active.id, active.pinfl, blocked.id, blocked.pinfl)
 
 
 def last_event(engine: Engine) -> AuditEvent:

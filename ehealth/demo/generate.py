@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine, func, select, text
@@ -18,7 +18,7 @@ from ehealth.demo.hospital import HospitalWriter
 from ehealth.demo.organizations import OrganizationBuilder
 from ehealth.demo.people import People
 from ehealth.demo.prescriptions import Prescriber
-from ehealth.demo.sink import ID_TABLES, TABLE_ORDER, Sink
+from ehealth.demo.sink import ID_TABLES, Sink
 from ehealth.demo.staff import StaffBuilder
 from ehealth.identifiers import TASHKENT
 from ehealth.reference.models import District, Organization, Region
@@ -42,7 +42,6 @@ class DemoReport:
     patients: int = 0
     seed: int = 0
     today: date | None = None
-    tables: tuple[str, ...] = field(default=TABLE_ORDER, repr=False)
 
     @property
     def total(self) -> int:

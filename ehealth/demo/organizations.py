@@ -265,7 +265,6 @@ class OrganizationBuilder:
         self.districts = districts
         self._stirs: set[str] = set()
         self._pharmacy_numbers: dict[str, int] = {}
-        self._licences = 0
 
     def build(self, patients: int) -> Network:
         """All organizations for `patients`: the ministry and UZINFOCOM first, then Tashkent city, then the rest."""
@@ -332,7 +331,6 @@ class OrganizationBuilder:
         )
         licence_number = licence_date = licence_until = None
         if not state_body:
-            self._licences += 1
             licence_date = local_day(created) - timedelta(days=rng.randrange(200, 2400))
             licence_number = f"L-{rng.randrange(10**6, 10**7)}"
             licence_until = (

@@ -1,4 +1,4 @@
-"""Buffered bulk writing: rows per table, the clinical_event of every clinical row, Core inserts in FK order."""
+"""Buffered bulk writing: rows per table, the clinical_event of every clinical row, driver-level inserts in FK order."""
 
 from __future__ import annotations
 

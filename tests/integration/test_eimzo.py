@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,36 +20,19 @@ from auth.eimzo_views import SIMULATOR_KEY
 from auth.simulators import SimulatorRefused
 from auth.simulators import eimzo as simulator
 from auth.simulators.eimzo import RunningSimulator
-from db import utcnow
-from ehealth.access.models import Cabinet, CabinetStatus, IdentityKind, LoginIdentity, Role
+from ehealth.access.models import Cabinet, IdentityKind, LoginIdentity
 from ehealth.audit.models import Outcome
 from settings import Settings, SettingsError
-from tests import factories
-from tests.signin_checks import assert_refusal_shown, identities, last_event
+from tests.signin_checks import People, active_and_blocked, assert_refusal_shown, identities, last_event
 
 SECRET = "x" * 40
 BAD_STATE = "This sign-in attempt is not valid or was already used. Please sign in again."
 
 
-@dataclass(frozen=True)
-class People:
-    """Cabinet ids and PINFLs of an active doctor and of a blocked nurse."""
-
-    active: int
-    active_pinfl: str
-    blocked_pinfl: str
-
-
 @pytest.fixture(scope="module")
 def people(engine: Engine) -> People:
     """An organization with an active and a blocked cabinet."""
-    with Session(engine) as session:
-        org = factories.organization(session)
-        active = factories.cabinet(session, org, Role.DOCTOR)
-        blocked = factories.cabinet(session, org, Role.NURSE)
-        blocked.status, blocked.blocked_at = CabinetStatus.BLOCKED, utcnow()
-        session.commit()
-        return People(active.id, active.pinfl, blocked.pinfl)
+    return active_and_blocked(engine)
 
 
 def _settings(database_url: str, **changes: object) -> Settings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,37 +18,21 @@ from app import create_app
 from auth.simulators import SimulatorRefused
 from auth.simulators import oneid as simulator
 from auth.simulators.oneid import RunningSimulator
-from db import utcnow
-from ehealth.access.models import Cabinet, CabinetStatus, IdentityKind, LoginIdentity, Role
+from ehealth.access.models import Cabinet, IdentityKind, LoginIdentity
 from ehealth.audit.models import Outcome
 from ehealth.i18n import gettext, language
 from settings import Settings, SettingsError
-from tests import factories
-from tests.signin_checks import assert_refusal_shown, identities, last_event
+from tests.signin_checks import People, active_and_blocked, assert_refusal_shown, identities, last_event
 
 SECRET = "x" * 40
 CLIENT_ID = "ehealth-test"
 CLIENT_SECRET = "simulator-secret-for-tests"
 
 
-@dataclass(frozen=True)
-class People:
-    """Cabinet ids of an active doctor and of a blocked nurse."""
-
-    active: int
-    blocked: int
-
-
 @pytest.fixture(scope="module")
 def people(engine: Engine) -> People:
     """An organization with an active and a blocked cabinet."""
-    with Session(engine) as session:
-        org = factories.organization(session)
-        active = factories.cabinet(session, org, Role.DOCTOR)
-        blocked = factories.cabinet(session, org, Role.NURSE)
-        blocked.status, blocked.blocked_at = CabinetStatus.BLOCKED, utcnow()
-        session.commit()
-        return People(active.id, blocked.id)
+    return active_and_blocked(engine)
 
 
 def _settings(database_url: str, **changes: object) -> Settings:

@@ -178,3 +178,11 @@ def test_sign_out_ends_the_session(client: FlaskClient, staff: Staff) -> None:
     response = client.post("/logout")
     assert response.status_code == 302 and response.location == "/login"
     assert client.get("/").status_code == 302
+
+
+def test_static_files_neither_need_sign_in_nor_rewrite_the_session(client: FlaskClient, staff: Staff) -> None:
+    assert client.get("/assets/portal.css").status_code == 200
+    sign_in(client, staff.by_role[Role.DOCTOR])
+    response = client.get("/assets/portal.css")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert "Set-Cookie" in client.get("/").headers  # a page is activity: the idle clock restarts
