@@ -109,3 +109,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants at which `day` starts and ends in Tashkent (UTC+5), where the users are."""
     start = datetime.combine(day, time.min, tzinfo=TASHKENT)
     return start, start + timedelta(days=1)
+
+
+def today() -> date:
+    """Today's date in Uzbekistan, whatever the server's time zone."""
+    return datetime.now(TASHKENT).date()

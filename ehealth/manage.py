@@ -1,16 +1,19 @@
-"""Operational commands: migrate the database, seed demo data when empty (`python -m ehealth.manage setup`)."""
+"""Operational commands: migrate the database, seed demo data when empty (`python -m ehealth.manage setup`), purge
+archived cabinets past their retention (`python -m ehealth.manage purge-archive [--dry-run]`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, func, select
 
-from db import make_engine
+from db import make_engine, make_session_factory, transaction
+from ehealth.calendar import today
 from settings import ROOT, Settings, from_env
 
 
@@ -52,16 +55,59 @@ def setup(settings: Settings) -> None:
         engine.dispose()
 
 
+def purge_archive(url: str, today: date, *, dry_run: bool = False) -> list[int]:
+    """Purge, in one transaction, the archived cabinets past their retention (R-10); with `dry_run`, only list them."""
+    import ehealth.models  # noqa: F401, PLC0415  (every table, so the mapper can order the writes)
+    from ehealth.access.archive import due_for_purge, purge  # noqa: PLC0415  (keeps `migrate` import-light)
+    from ehealth.audit.trail import SYSTEM  # noqa: PLC0415
+
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            if dry_run:
+                due = due_for_purge(session, today)
+                for cabinet in due:
+                    print(f"would purge cabinet {cabinet.id} ({cabinet.id_number}), kept until {cabinet.retain_until}")
+                ids = [cabinet.id for cabinet in due]
+            else:
+                ids = purge(session, today, actor=SYSTEM)
+    finally:
+        engine.dispose()
+    if dry_run:
+        print(f"{len(ids)} archived cabinet(s) past their retention on {today} would be purged (dry run).")
+    else:
+        print(f"Purged {len(ids)} archived cabinet(s) past their retention on {today}.")
+    return ids
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m ehealth.manage", description=__doc__)
-    parser.add_argument("command", choices=["migrate", "setup"])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="bring the database to the newest schema")
+    commands.add_parser("setup", help="migrate, then seed demo data into an empty database")
+    purge_parser = commands.add_parser(
+        "purge-archive",
+        help="erase the identifiers of archived cabinets past their retention (R-10)",
+        description="Erase the PINFL, identity document, e-mail and sign-in identities of archived cabinets whose "
+        "retention ended before today; their rows, clinical records and audit events stay.",
+    )
+    purge_parser.add_argument("--dry-run", action="store_true", help="list the cabinets that would be purged")
+    purge_parser.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date to judge retention on (default: today in Tashkent)",
+    )
     args = parser.parse_args(argv)
     settings = from_env()
     if args.command == "migrate":
         migrate(settings.database_url)
-    else:
+    elif args.command == "setup":
         setup(settings)
+    else:
+        purge_archive(settings.database_url, args.today or today(), dry_run=args.dry_run)
     return 0
 
 

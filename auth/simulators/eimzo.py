@@ -138,7 +138,7 @@ def _people(db: Session, state: SimulatorState) -> list[Key]:
     """One key per person who has a cabinet (first LISTED cabinets), plus the person without one."""
     keys: dict[str, Key] = {}
     for cabinet in db.execute(select(Cabinet).order_by(Cabinet.id).limit(LISTED)).scalars():
-        if cabinet.pinfl not in keys:
+        if cabinet.pinfl is not None and cabinet.pinfl not in keys:  # a purged cabinet's owner is no longer known
             keys[cabinet.pinfl] = state.key(cabinet.pinfl, cabinet.full_name)
     stranger = state.key(nobody_pinfl(db), "Begonaxonova Dilnoza Rustamovna")
     return [*keys.values(), stranger]

@@ -80,7 +80,7 @@ def _person(db: Session, choice: str) -> _Person | None:
     if choice == NOBODY:
         return _Person(nobody_pinfl(db), "Begonaxonova", "Dilnoza", "Rustamovna", "AB1234567")
     cabinet = db.get(Cabinet, int(choice)) if choice.isdigit() else None
-    if cabinet is None:
+    if cabinet is None or cabinet.pinfl is None:  # a purged cabinet's owner is no longer known
         return None
     document = f"{cabinet.document_series}{cabinet.document_number}"
     return _Person(cabinet.pinfl, cabinet.surname, cabinet.given_name, cabinet.patronymic or "", document)
@@ -108,6 +108,7 @@ def _page(db: Session, client_id: str, redirect_uri: str, scope: str, state: str
             cabinet.id, cabinet.full_name, cabinet.role, name, cabinet.status, mask(cabinet.pinfl)
         )
         for cabinet, name in rows
+        if cabinet.pinfl is not None  # a purged cabinet's owner is no longer known
     ]
     stranger = Markup('<li><button name="person" value="{}">Another person (no cabinet)</button> PINFL {}</li>').format(
         NOBODY, mask(nobody_pinfl(db))

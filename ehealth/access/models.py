@@ -29,11 +29,13 @@ CLINICAL_ROLES = frozenset({Role.DOCTOR, Role.NURSE, Role.REGISTRAR, Role.PHARMA
 
 
 class CabinetStatus(StrEnum):
-    """A cabinet is usable only while active; archived ones are kept at least a year (R-10)."""
+    """A cabinet is usable only while active; archived ones are kept at least a year (R-10), then purged: the
+    owner's identifiers are erased, the row stays so that the clinical records it authored keep their author."""
 
     ACTIVE = "active"
     BLOCKED = "blocked"
     ARCHIVED = "archived"
+    PURGED = "purged"
 
 
 class DocumentType(StrEnum):
@@ -82,7 +84,11 @@ class ReviewDecision(StrEnum):
 
 
 class PersonFields:
-    """The person data clause 2 asks for every user to be given access."""
+    """The person data clause 2 asks for every user to be given access.
+
+    The identifiers (PINFL, identity document, e-mail) are erased when the cabinet is purged after its retention
+    (R-10), so their columns allow NULL; each table's `identified_unless_purged` CHECK says when.
+    """
 
     surname: Mapped[str] = mapped_column(String(100))
     given_name: Mapped[str] = mapped_column(String(100))
@@ -90,11 +96,16 @@ class PersonFields:
     position: Mapped[str] = mapped_column(String(120))
     department_name: Mapped[str] = mapped_column(String(120))
     document_type: Mapped[DocumentType] = enum_column(DocumentType, "document_type")
-    document_series: Mapped[str] = mapped_column(String(2))
-    document_number: Mapped[str] = mapped_column(String(7))
-    pinfl: Mapped[str] = mapped_column(String(14), index=True)
-    email: Mapped[str] = mapped_column(String(254))
+    document_series: Mapped[str | None] = mapped_column(String(2))
+    document_number: Mapped[str | None] = mapped_column(String(7))
+    pinfl: Mapped[str | None] = mapped_column(String(14), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
     role: Mapped[Role] = enum_column(Role, "role")
+
+
+# The owner's identifiers, all present or (once the cabinet is purged) all erased.
+_IDENTIFIED = "pinfl IS NOT NULL AND document_series IS NOT NULL AND document_number IS NOT NULL AND email IS NOT NULL"
+_ERASED = "pinfl IS NULL AND document_series IS NULL AND document_number IS NULL AND email IS NULL"
 
 
 def _person_checks() -> tuple[CheckConstraint, ...]:
@@ -158,6 +169,12 @@ class RequestedUser(PersonFields, Base):
     __table_args__ = (
         UniqueConstraint("request_id", "pinfl", info={"message": N_("This person is already listed in the request.")}),
         *_person_checks(),
+        # A CHECK cannot see the cabinet: only a person who got a cabinet can have been erased with it.
+        CheckConstraint(
+            f"cabinet_id IS NOT NULL OR ({_IDENTIFIED})",
+            name="identified_unless_purged",
+            info={"message": N_("A person named in a request needs the PINFL, identity document and e-mail.")},
+        ),
     )
 
 
@@ -175,6 +192,7 @@ class Cabinet(PersonFields, Base):
     blocked_at: Mapped[OptTimestamp]
     archived_at: Mapped[OptTimestamp]
     retain_until: Mapped[date | None] = mapped_column(Date)
+    purged_at: Mapped[OptTimestamp]
     updated_at: Mapped[UpdatedAt]
 
     __table_args__ = (
@@ -189,15 +207,29 @@ class Cabinet(PersonFields, Base):
             name="inactive_has_blocked_at",
             info={"message": N_("A blocked or archived cabinet needs the time it was blocked.")},
         ),
-        # One live cabinet per person, organization and role; archived ones stay as history.
+        CheckConstraint(
+            f"status = 'purged' OR ({_IDENTIFIED})",
+            name="identified_unless_purged",
+            info={"message": N_("A cabinet needs its owner's PINFL, identity document and e-mail until it is purged.")},
+        ),
+        CheckConstraint(
+            f"status <> 'purged' OR (purged_at IS NOT NULL AND {_ERASED})",
+            name="purge_erases_identifiers",
+            info={
+                "message": N_(
+                    "A purged cabinet needs the time it was purged and keeps none of its owner's identifiers."
+                )
+            },
+        ),
+        # One live cabinet per person, organization and role; archived and purged ones stay as history.
         Index(
             "uq_cabinet_live_person_role",
             "organization_id",
             "pinfl",
             "role",
             unique=True,
-            sqlite_where=text("status <> 'archived'"),
-            postgresql_where=text("status <> 'archived'"),
+            sqlite_where=text("status NOT IN ('archived', 'purged')"),
+            postgresql_where=text("status NOT IN ('archived', 'purged')"),
             info={"message": N_("This person already has a cabinet with this role in the organization.")},
         ),
     )
