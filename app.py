@@ -5,14 +5,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from dash import Dash
-from flask import Flask, current_app, jsonify, redirect, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
+from auth import callbacks, throttle
 from auth import session as auth_session
-from auth import throttle
 from auth.eimzo_views import init_eimzo
 from auth.session import STATIC_PREFIXES
 from auth.views import bp as auth_bp
@@ -24,8 +24,6 @@ from settings import ROOT, Settings, from_env
 
 # Reachable without signing in: the sign-in itself, the language switch and static files.
 PUBLIC_PREFIXES = ("/login", "/lang/", "/healthz", *STATIC_PREFIXES)
-# The development sign-in is public only where it exists at all.
-DEVELOPMENT_PREFIXES = ("/dev/",)
 
 _ERRORS = {
     400: (N_("Bad request"), N_("The request could not be understood. Check what you entered and try again.")),
@@ -41,9 +39,8 @@ _ERRORS = {
 
 def _require_sign_in() -> ResponseReturnValue | None:
     """Deny by default: everything but the public paths needs a signed-in user."""
-    public = PUBLIC_PREFIXES + (DEVELOPMENT_PREFIXES if current_app.config["EHEALTH_DEVELOPMENT"] else ())
     # Public paths first: static files must not cost a database read of the user.
-    if request.path.startswith(public) or current_user.is_authenticated:
+    if request.path.startswith(PUBLIC_PREFIXES) or current_user.is_authenticated:
         return None
     if request.path.startswith("/_dash-"):
         return jsonify(error=gettext("Sign in again: your session has ended.")), 401
@@ -71,10 +68,6 @@ def create_server(settings: Settings) -> Flask:
     throttle.init_app(server, settings)
     init_oneid(server, settings)
     init_eimzo(server, settings)
-    if settings.is_development:
-        from auth.dev_signin import bp as dev_bp  # noqa: PLC0415  (exists only in development)
-
-        server.register_blueprint(dev_bp)
     server.before_request(_require_sign_in)
     server.register_error_handler(HTTPException, _error_page)
     server.register_error_handler(InternalServerError, _error_page)
@@ -92,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         use_pages=True,
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
+        assets_path_ignore=["signin"],  # the sign-in pages' own scripts, not part of every Dash page
         serve_locally=True,  # hospital networks are often closed: no CDN
         title="Elektron sog'liqni saqlash",
         update_title=None,  # type: ignore[arg-type]  # None turns the 'Updating' title off
@@ -99,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     )
     app.layout = shell.layout
     shell.register_callbacks(app)
+    callbacks.install(app)
     return app
 
 
@@ -113,10 +108,7 @@ if __name__ == "__main__":
     current = from_env()
     portal = create_app(current)
     print(f"Portal: http://{current.host}:{current.port}")
-    if current.is_development:
-        print(
-            f"Sign in: open http://{current.host}:{current.port}/login (OneID, E-IMZO or a demo user; development only)."
-        )
+    print(f"Sign in: open http://{current.host}:{current.port}/login")
     if current.oneid_simulator:
         print("OneID: the local simulator stands in for sso.egov.uz (development only).")
     if current.eimzo_simulator:

@@ -61,6 +61,9 @@ class Settings:
     oneid_client_id: str = ""
     oneid_client_secret: str = ""
     oneid_scope: str = ""
+    # The callback address registered with OneID. Required in production, so that the Host header a request
+    # arrives with never decides where OneID sends the code; elsewhere it is taken from the request.
+    oneid_redirect_uri: str = ""
     # The local OneID simulator (development only); from_env switches it on in development without an endpoint.
     oneid_simulator: bool = False
     oneid_timeout_seconds: float = 10.0
@@ -69,6 +72,10 @@ class Settings:
     # The local E-IMZO simulator (development only); from_env switches it on in development without a server URL.
     eimzo_simulator: bool = False
     eimzo_timeout_seconds: float = 10.0
+    # The E-IMZO application on the user's computer signs in the browser over this WebSocket (its fixed address).
+    eimzo_agent_url: str = "wss://127.0.0.1:64443/service/cryptapi"
+    # The API key E-IMZO issues for the portal's domain ("domain:key"); the agent refuses other sites without it.
+    eimzo_api_key: str = ""
     # Repeated failed sign-ins from one address: this many within the window, then refused until it passes.
     sign_in_failures_allowed: int = 5
     sign_in_failure_window_minutes: int = 15
@@ -125,6 +132,12 @@ class Settings:
                 raise SettingsError("EHEALTH_ONEID_ENDPOINT must use https in production")
             if not self.oneid_client_id or not self.oneid_client_secret:
                 raise SettingsError("production with EHEALTH_ONEID_ENDPOINT needs EHEALTH_ONEID_CLIENT_ID and _SECRET")
+            redirect = urlsplit(self.oneid_redirect_uri)
+            if redirect.scheme != "https" or not redirect.hostname or redirect.path != "/login/oneid/callback":
+                raise SettingsError(
+                    "production with EHEALTH_ONEID_ENDPOINT needs EHEALTH_ONEID_REDIRECT_URI: "
+                    "https://<portal host>/login/oneid/callback, as registered with OneID"
+                )
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests use this)."""
@@ -152,6 +165,7 @@ def from_env() -> Settings:
         oneid_client_id=_env("ONEID_CLIENT_ID", ""),
         oneid_client_secret=_env("ONEID_CLIENT_SECRET", ""),
         oneid_scope=_env("ONEID_SCOPE", Settings.oneid_scope),
+        oneid_redirect_uri=_env("ONEID_REDIRECT_URI", ""),
         # Development without a real endpoint signs in through the local simulator.
         oneid_simulator=_flag("ONEID_SIMULATOR", env == "development" and not oneid_endpoint),
         oneid_timeout_seconds=float(_env("ONEID_TIMEOUT_SECONDS", str(Settings.oneid_timeout_seconds))),
@@ -163,4 +177,6 @@ def from_env() -> Settings:
         # Development without an E-IMZO-SERVER signs in through the local simulator.
         eimzo_simulator=_flag("EIMZO_SIMULATOR", env == "development" and not eimzo_server_url),
         eimzo_timeout_seconds=float(_env("EIMZO_TIMEOUT_SECONDS", str(Settings.eimzo_timeout_seconds))),
+        eimzo_agent_url=_env("EIMZO_AGENT_URL", Settings.eimzo_agent_url),
+        eimzo_api_key=_env("EIMZO_API_KEY", ""),
     ).validate()

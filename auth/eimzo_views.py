@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from auth.eimzo import (
@@ -19,10 +19,9 @@ from auth.eimzo import (
     signed_content,
 )
 from auth.redirects import safe_next
-from auth.views import BAD_STATE, login_page, refuse, remember_identity, sign_in_owner
+from auth.views import BAD_STATE, refuse, remember_identity, sign_in_owner
 from ehealth.access.models import IdentityKind
 from ehealth.audit.models import Outcome
-from ehealth.i18n import N_, gettext
 from settings import Settings
 
 bp = Blueprint("eimzo", __name__)
@@ -31,10 +30,6 @@ SIMULATOR_KEY = "ehealth.eimzo_simulator"
 # The pending E-IMZO sign-in of this browser: the challenge to be signed and where to go afterwards.
 EIMZO_PENDING = "eimzo_pending"
 ACTION = "sign_in.eimzo"
-
-NO_PLUGIN_PAGE = N_(
-    "The E-IMZO signing page is not available on this installation yet. Sign in with OneID or contact the administrator."
-)
 
 
 def init_eimzo(server: Flask, settings: Settings) -> None:
@@ -65,17 +60,25 @@ def eimzo_start() -> BaseResponse | tuple[str, int]:
     """Fetch a one-time challenge, bind it to this session and send the browser to sign it."""
     config = _config()
     next_path = safe_next(request.args.get("next"))
-    running = current_app.extensions.get(SIMULATOR_KEY)
-    if running is None:
-        # With a real E-IMZO-SERVER the signing happens in a page that calls the E-IMZO browser plugin: not built yet.
-        return login_page(gettext(NO_PLUGIN_PAGE), 501, next_path)
     try:
         value = challenge(config)
     except EimzoError as error:
         return refuse(error.msgid, "E-IMZO-SERVER unreachable", Outcome.FAILED, status=502, action=ACTION)
     session[EIMZO_PENDING] = {"challenge": value, "next": next_path}
     callback = url_for("eimzo.eimzo_callback", _external=True)
-    return redirect(f"{running.sign_url()}?{urlencode({'challenge': value, 'return': callback})}")
+    running = current_app.extensions.get(SIMULATOR_KEY)
+    if running is not None:  # development: the simulator's page stands in for the E-IMZO application
+        return redirect(f"{running.sign_url()}?{urlencode({'challenge': value, 'return': callback})}")
+    settings = current_app.config["EHEALTH_SETTINGS"]
+    page = render_template(
+        "eimzo_sign.html",
+        challenge=value,
+        callback=url_for("eimzo.eimzo_callback"),
+        next=next_path,
+        agent_url=settings.eimzo_agent_url,
+        api_key=settings.eimzo_api_key,
+    )
+    return page, 200
 
 
 @bp.post("/login/eimzo/callback")

@@ -14,7 +14,7 @@ from auth.permissions import Permission
 from auth.user import user
 from db import request_transaction
 from ehealth.audit.models import Outcome
-from ehealth.audit.trail import Actor, record
+from ehealth.audit.trail import record
 from ehealth.i18n import gettext
 
 Layout = Callable[..., Any]
@@ -43,8 +43,13 @@ def guarded(permission: Permission) -> Callable[[Layout], Layout]:
                 return dcc.Location(id="guard-sign-in", href="/login", refresh=True)
             if not who.can(permission):
                 with request_transaction() as db:
-                    actor = Actor(who.cabinet_id, who.role, who.organization_id, request.remote_addr)
-                    record(db, actor, "page.denied", outcome=Outcome.DENIED, detail=str(permission))
+                    record(
+                        db,
+                        who.actor(request.remote_addr),
+                        "page.denied",
+                        outcome=Outcome.DENIED,
+                        detail=str(permission),
+                    )
                 return denied()
             return layout(**kwargs)
 

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     DISPENSE = "dispense"
     VIEW_REPORTS = "view_reports"
     VIEW_DASHBOARDS = "view_dashboards"
+    MANAGE_STAFF = "manage_staff"
     MANAGE_ACCESS = "manage_access"
     RUN_INVENTORY = "run_inventory"
     READ_AUDIT = "read_audit"
@@ -49,7 +50,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.NURSE: _EVERYONE
     | {Permission.READ_PATIENT, Permission.RECORD_INDICATORS, Permission.RECORD_TREATMENT, Permission.MOVE_BED},
     Role.PHARMACIST: _EVERYONE | {Permission.DISPENSE},
-    Role.MANAGER: _EVERYONE | {Permission.VIEW_REPORTS},
+    Role.MANAGER: _EVERYONE | {Permission.VIEW_REPORTS, Permission.MANAGE_STAFF},
     Role.ANALYST: _EVERYONE | {Permission.VIEW_DASHBOARDS},
     Role.ADMIN: _EVERYONE | {Permission.MANAGE_ACCESS},
     Role.INTEGRATOR: _EVERYONE | {Permission.RUN_INVENTORY, Permission.READ_AUDIT},

@@ -22,7 +22,7 @@ def _load_user(user_id: str) -> PortalUser | None:
         return None
     with request_transaction() as db:
         cabinet = db.get(Cabinet, int(user_id))
-        # A cabinet blocked or archived after sign-in loses its session at the next request.
+        # A cabinet blocked, archived or purged after sign-in loses its session at the next request.
         return PortalUser.of(cabinet) if cabinet is not None else None
 
 

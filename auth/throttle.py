@@ -44,8 +44,7 @@ def init_app(server: Flask, settings: Settings) -> None:
     @server.before_request
     def slow_down_repeated_failures() -> tuple[str, int] | None:
         """Answer 429 (and audit it) instead of trying another sign-in for a flooding address."""
-        attempt = request.path.startswith(SIGN_IN_PATHS) or (request.path == "/dev/login" and request.method == "POST")
-        if not attempt:
+        if not request.path.startswith(SIGN_IN_PATHS):
             return None
         address = request.remote_addr or "unknown"
         with request_transaction() as db:

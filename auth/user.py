@@ -8,6 +8,7 @@ from flask_login import AnonymousUserMixin, current_user
 
 from auth.permissions import Permission, permissions_of
 from ehealth.access.models import Cabinet, CabinetStatus, Role
+from ehealth.audit.trail import Actor
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,13 @@ class PortalUser:
         """True when the user's role grants `permission`."""
         return permission in permissions_of(self.role)
 
+    def actor(self, source_ip: str | None) -> Actor:
+        """The user as the audit trail and the services see them."""
+        return Actor(self.cabinet_id, self.role, self.organization_id, source_ip)
+
     @classmethod
     def of(cls, cabinet: Cabinet) -> PortalUser | None:
-        """The portal user of an active cabinet; None for a blocked or archived one."""
+        """The portal user of an active cabinet; None for a blocked, archived or purged one."""
         if cabinet.status != CabinetStatus.ACTIVE:
             return None
         return cls(

@@ -70,7 +70,7 @@ def init_oneid(server: Flask, settings: Settings) -> None:
         endpoint=endpoint,
         client_id=client_id,
         client_secret=secret,
-        redirect_uri="",  # filled per request: the callback's address as the browser reaches this portal
+        redirect_uri=settings.oneid_redirect_uri,  # empty: the callback's address as the request reached the portal
         scope=settings.oneid_scope or client_id,  # OneID's convention: the scope is the client's own name
         timeout=settings.oneid_timeout_seconds,
     )
@@ -81,6 +81,8 @@ def _oneid_config() -> OneIDConfig | None:
     base: OneIDConfig | None = current_app.extensions.get(ONEID_KEY)
     if base is None:
         return None
+    if base.redirect_uri:
+        return base
     return dataclasses.replace(base, redirect_uri=url_for("auth.oneid_callback", _external=True))
 
 
@@ -148,6 +150,7 @@ def sign_in_owner(
 ) -> BaseResponse | tuple[str, int]:
     """Open the active cabinet of the person with `pinfl` (R-9), or refuse; audited either way."""
     with request_transaction() as db:
+        # A purged cabinet has no PINFL left to match: its former owner is told that no cabinet is registered.
         cabinets = db.execute(select(Cabinet).where(Cabinet.pinfl == pinfl).order_by(Cabinet.id)).scalars().all()
         active = [cabinet for cabinet in cabinets if cabinet.status == CabinetStatus.ACTIVE]
         who: PortalUser | None = None
@@ -160,7 +163,7 @@ def sign_in_owner(
             remember(db, cabinet)
             record(
                 db,
-                Actor(who.cabinet_id, who.role, who.organization_id, request.remote_addr),
+                who.actor(request.remote_addr),
                 action,
                 object_type="cabinet",
                 object_id=cabinet.id,
@@ -225,7 +228,7 @@ def logout() -> BaseResponse | Response:
     who = user()
     if who is not None:
         with request_transaction() as db:
-            record(db, Actor(who.cabinet_id, who.role, who.organization_id, request.remote_addr), "sign_out")
+            record(db, who.actor(request.remote_addr), "sign_out")
     logout_user()
     session.clear()
     return redirect("/login")

@@ -9,6 +9,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 
+from auth.callbacks import requires
+from auth.permissions import Permission
 from auth.user import PortalUser, user
 from components.labels import role_label
 from ehealth.i18n import LANGUAGE_NAMES, LANGUAGES, current_language, gettext
@@ -100,4 +102,4 @@ def register_callbacks(app: Dash) -> None:
         [Output(f"shell-lang-{code}", "href") for code in LANGUAGES],
         Input("_pages_location", "pathname"),
         Input("_pages_location", "search"),
-    )(keep_place_on_language_switch)
+    )(requires(Permission.VIEW_HOME)(keep_place_on_language_switch))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask.testing import FlaskClient
+from flask_login.utils import _create_identifier
 from markupsafe import escape
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -33,6 +35,7 @@ def active_and_blocked(engine: Engine) -> People:
         blocked = factories.cabinet(session, org, Role.NURSE)
         blocked.status, blocked.blocked_at = CabinetStatus.BLOCKED, utcnow()
         session.commit()
+        assert active.pinfl is not None and blocked.pinfl is not None
         return People(active.id, active.pinfl, blocked.id, blocked.pinfl)
 
 
@@ -54,3 +57,17 @@ def assert_refusal_shown(message: str, page: str) -> None:
     """The page shows `message` translated into Uzbek (the default language)."""
     with language("uz"):
         assert gettext(message) != message and str(escape(gettext(message))) in page
+
+
+def sign_in_as(client: FlaskClient, cabinet_id: int) -> None:
+    """Put a signed-in session for `cabinet_id` in the client's cookie jar, as flask-login's login_user would.
+
+    For tests of what a signed-in user may do; the sign-in itself is tested through the OneID and E-IMZO flows.
+    """
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()  # the "strong" session protection compares it with each request
+    with client.session_transaction() as session:
+        session.clear()
+        session["_user_id"] = str(cabinet_id)
+        session["_fresh"] = True
+        session["_id"] = identifier

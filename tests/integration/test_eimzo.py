@@ -190,15 +190,29 @@ def test_tampered_signature_is_refused(
     assert client.get("/cabinet").status_code == 302
 
 
-def test_real_server_without_plugin_page_says_so(database_url: str) -> None:
+def test_with_a_real_server_the_signing_page_asks_the_local_e_imzo_application(
+    database_url: str, sim: RunningSimulator
+) -> None:
+    app = create_app(_settings(database_url, eimzo_server_url=sim.url, eimzo_api_key="portal.ssv.uz:0123abcd"))
+    with app.server.test_client() as client:
+        response = client.get("/login/eimzo?next=/cabinet")
+        with client.session_transaction() as session:
+            pending = session["eimzo_pending"]
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    # The challenge came from E-IMZO-SERVER and is bound to this session; the page signs it through the agent.
+    assert f'data-challenge="{pending["challenge"]}"' in page and pending["next"] == "/cabinet"
+    assert 'data-agent="wss://127.0.0.1:64443/service/cryptapi"' in page
+    assert 'data-api-key="portal.ssv.uz:0123abcd"' in page
+    assert 'src="/assets/signin/eimzo-sign.js"' in page
+
+
+def test_an_unreachable_e_imzo_server_is_reported(database_url: str) -> None:
     app = create_app(_settings(database_url, eimzo_server_url="http://127.0.0.1:9"))
     with app.server.test_client() as client:
         response = client.get("/login/eimzo")
-    assert response.status_code == 501
-    assert_refusal_shown(
-        "The E-IMZO signing page is not available on this installation yet. Sign in with OneID or contact the administrator.",
-        response.get_data(as_text=True),
-    )
+    assert response.status_code == 502
+    assert 'id="login-error"' in response.get_data(as_text=True)
 
 
 def test_simulator_is_refused_in_production(database_url: str) -> None:

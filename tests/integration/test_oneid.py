@@ -92,13 +92,14 @@ def _pick(authorize_url: str, person: str) -> str:
 
 def test_owner_signs_in_through_oneid(client: FlaskClient, people: People, engine: Engine) -> None:
     login = client.get("/login").get_data(as_text=True)
-    assert 'id="login-oneid"' in login and 'id="login-dev"' in login
+    assert 'id="login-oneid"' in login and 'id="login-dev"' not in login
     authorize = _to_oneid(client, "/cabinet")
     assert authorize.startswith("http://127.0.0.1:") and "response_type=one_code" in authorize
     assert CLIENT_SECRET not in authorize
     page = requests.get(authorize, timeout=5).text
     with Session(engine) as session:
         pinfl = session.get_one(Cabinet, people.active).pinfl
+    assert pinfl is not None
     assert pinfl not in page and f"**********{pinfl[-4:]}" in page and "Another person (no cabinet)" in page
     response = client.get(_pick(authorize, str(people.active)))
     assert response.status_code == 302 and response.location == "/cabinet"
@@ -211,7 +212,10 @@ def test_simulator_and_loopback_are_refused_in_production(database_url: str) -> 
             oneid_endpoint="https://sso.egov.uz/sso/oauth/Authorization.do", oneid_client_id="a"
         ).validate()
     production.with_(
-        oneid_endpoint="https://sso.egov.uz/sso/oauth/Authorization.do", oneid_client_id="a", oneid_client_secret="b"
+        oneid_endpoint="https://sso.egov.uz/sso/oauth/Authorization.do",
+        oneid_client_id="a",
+        oneid_client_secret="b",
+        oneid_redirect_uri="https://portal.ssv.uz/login/oneid/callback",
     ).validate()
     with pytest.raises(SimulatorRefused):
         simulator.start(database_url, settings=production, client_id="a", client_secret="b")
@@ -226,3 +230,19 @@ def test_development_app_starts_its_own_simulator(database_url: str, people: Peo
             assert client.get("/cabinet").status_code == 200
     finally:
         running.stop()
+
+
+def test_a_registered_redirect_address_ignores_the_host_header(database_url: str, oneid: RunningSimulator) -> None:
+    registered = "https://portal.ssv.uz/login/oneid/callback"
+    app = create_app(
+        _settings(
+            database_url,
+            oneid_endpoint=oneid.url,
+            oneid_client_id=CLIENT_ID,
+            oneid_client_secret=CLIENT_SECRET,
+            oneid_redirect_uri=registered,
+        )
+    )
+    with app.server.test_client() as client:
+        authorize = client.get("/login/oneid", headers={"Host": "evil.example"}).location
+    assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [registered]

@@ -1,8 +1,7 @@
-"""The portal over HTTP: deny by default, development sign-in only in development, sessions, language, errors."""
+"""The portal over HTTP: deny by default, no sign-in but OneID and E-IMZO, sessions, language, errors."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,17 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dash import Dash
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app import create_app
 from auth.session import LAST_SEEN
 from db import utcnow
 from ehealth.access.models import Cabinet, CabinetStatus, Role
-from ehealth.audit.models import AuditEvent, Outcome
 from ehealth.i18n import gettext, language
 from settings import Settings
 from tests import factories
+from tests.signin_checks import sign_in_as
 
 SECRET = "x" * 40
 
@@ -64,13 +63,6 @@ def client(portal: Dash) -> Iterator[FlaskClient]:
         yield client
 
 
-def sign_in(client: FlaskClient, cabinet_id: int, next_path: str = "/") -> str:
-    """Sign in through the development picker; returns where the portal sent the user."""
-    response = client.post("/dev/login", data={"cabinet_id": str(cabinet_id), "next": next_path})
-    assert response.status_code == 302
-    return response.location
-
-
 def test_anonymous_users_are_sent_to_sign_in(client: FlaskClient) -> None:
     response = client.get("/cabinet?x=1")
     assert response.status_code == 302
@@ -79,39 +71,17 @@ def test_anonymous_users_are_sent_to_sign_in(client: FlaskClient) -> None:
     assert client.get("/_dash-layout").status_code == 401
 
 
-def test_development_picker_lists_one_user_per_role(client: FlaskClient, staff: Staff) -> None:
-    page = client.get("/dev/login").get_data(as_text=True)
-    roles = set(re.findall(r'data-role="(\w+)"', page))
-    assert roles == {role.value for role in Role}
-
-
-def test_sign_in_opens_the_portal_and_is_audited(client: FlaskClient, staff: Staff, engine: Engine) -> None:
-    doctor = staff.by_role[Role.DOCTOR]
-    assert sign_in(client, doctor, "/cabinet") == "/cabinet"
-    assert client.get("/cabinet").status_code == 200
-    assert client.get("/_dash-layout").status_code == 200
-    with Session(engine) as session:
-        last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
-    assert last is not None and last.action == "sign_in.dev" and last.actor_id == doctor
-
-
 @pytest.mark.parametrize(
     "target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"]
 )
 def test_no_open_redirects(client: FlaskClient, staff: Staff, target: str) -> None:
-    assert sign_in(client, staff.by_role[Role.NURSE], target) == "/"
     assert client.get(f"/lang/ru?next={target}").location == "/"
-
-
-def test_unknown_cabinet_is_refused_and_audited(client: FlaskClient, engine: Engine) -> None:
-    assert client.post("/dev/login", data={"cabinet_id": "999999"}).status_code == 400
-    with Session(engine) as session:
-        last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
-    assert last is not None and last.outcome == Outcome.DENIED
+    sign_in_as(client, staff.by_role[Role.NURSE])
+    assert client.get(f"/lang/uz?next={target}").location == "/"
 
 
 def test_idle_session_expires(client: FlaskClient, staff: Staff) -> None:
-    sign_in(client, staff.by_role[Role.REGISTRAR])
+    sign_in_as(client, staff.by_role[Role.REGISTRAR])
     assert client.get("/").status_code == 200
     with client.session_transaction() as session:
         session[LAST_SEEN] = (datetime.now(UTC) - timedelta(hours=9)).timestamp()
@@ -127,7 +97,7 @@ def test_blocked_cabinet_loses_its_session(portal: Dash, engine: Engine, staff: 
         session.commit()
         victim_id = victim.id
     with portal.server.test_client() as client:
-        sign_in(client, victim_id)
+        sign_in_as(client, victim_id)
         assert client.get("/").status_code == 200
         with Session(engine) as session:
             row = session.get_one(Cabinet, victim_id)
@@ -157,21 +127,19 @@ def test_error_page_is_plain_and_translated(client: FlaskClient) -> None:
     assert "Traceback" not in text
 
 
-def test_development_sign_in_is_absent_outside_development(database_url: str, staff: Staff) -> None:
-    for environment in ("production", "test"):
+def test_there_is_no_development_sign_in_in_any_environment(database_url: str, staff: Staff) -> None:
+    for environment in ("development", "test", "production"):
         app = create_app(_settings(database_url, environment))
-        assert "dev_signin" not in app.server.blueprints
+        assert not [rule.rule for rule in app.server.url_map.iter_rules() if rule.rule.startswith("/dev")]
         with app.server.test_client() as client:
-            login_page = client.get("/login").get_data(as_text=True)
-            assert "/dev/login" not in login_page
-            # The picker is gone: anonymous visitors are sent to sign in, and posting a cabinet id signs nobody in.
-            assert client.get("/dev/login").status_code == 302
+            assert "/dev/login" not in client.get("/login").get_data(as_text=True)
+            # Posting a cabinet id signs nobody in: the only ways in are OneID and E-IMZO.
             client.post("/dev/login", data={"cabinet_id": str(staff.by_role[Role.ADMIN])})
             assert client.get("/cabinet").status_code == 302
 
 
 def test_sign_out_ends_the_session(client: FlaskClient, staff: Staff) -> None:
-    sign_in(client, staff.by_role[Role.INTEGRATOR])
+    sign_in_as(client, staff.by_role[Role.INTEGRATOR])
     assert client.get("/").status_code == 200
     client.get("/logout")  # a link or an image tag must not sign anyone out: only POST does
     assert client.get("/").status_code == 200
@@ -182,7 +150,7 @@ def test_sign_out_ends_the_session(client: FlaskClient, staff: Staff) -> None:
 
 def test_static_files_neither_need_sign_in_nor_rewrite_the_session(client: FlaskClient, staff: Staff) -> None:
     assert client.get("/assets/portal.css").status_code == 200
-    sign_in(client, staff.by_role[Role.DOCTOR])
+    sign_in_as(client, staff.by_role[Role.DOCTOR])
     response = client.get("/assets/portal.css")
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     assert "Set-Cookie" in client.get("/").headers  # a page is activity: the idle clock restarts

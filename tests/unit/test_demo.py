@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from auth.dev_signin import demo_users
 from db import make_engine
 from ehealth.access.models import Role
 from ehealth.calendar import access_update_due, installation_due, notice_due
@@ -23,6 +22,7 @@ from ehealth.demo.catalogue import DRUGS
 from ehealth.demo.medicine import REIMBURSED_PREFIXES
 from ehealth.demo.organizations import plan_counts
 from ehealth.demo.prescriptions import VALIDITY_DAYS, content_hash
+from ehealth.demo.sign_in_people import demo_users
 from ehealth.demo.sink import CLINICAL_TABLES, TABLE_ORDER
 from ehealth.identifiers import (
     TASHKENT,

@@ -58,3 +58,17 @@ def test_development_without_oneid_endpoint_uses_the_simulator(monkeypatch: pyte
     monkeypatch.setenv("EHEALTH_SECRET_KEY", "k" * 48)
     with pytest.raises(SettingsError, match="CLIENT_ID"):
         from_env()
+
+
+def test_production_oneid_needs_its_registered_redirect_address() -> None:
+    real = Settings(
+        environment="production",
+        secret_key="k" * 48,
+        oneid_endpoint="https://sso.egov.uz/sso/oauth/Authorization.do",
+        oneid_client_id="ehealth",
+        oneid_client_secret="s" * 32,
+    )
+    for wrong in ("", "http://portal.ssv.uz/login/oneid/callback", "https://portal.ssv.uz/elsewhere"):
+        with pytest.raises(SettingsError, match="EHEALTH_ONEID_REDIRECT_URI"):
+            real.with_(oneid_redirect_uri=wrong).validate()
+    assert real.with_(oneid_redirect_uri="https://portal.ssv.uz/login/oneid/callback").validate().oneid_redirect_uri
