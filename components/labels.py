@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from ehealth.access.models import CabinetStatus, DocumentType, Role
+from ehealth.access.models import (
+    CabinetStatus,
+    DocumentType,
+    NoticeAction,
+    NoticeKind,
+    RequestStatus,
+    ReviewDecision,
+    Role,
+)
 from ehealth.audit.models import Outcome
 from ehealth.i18n import N_, gettext
-from ehealth.reference.models import OrganizationKind
+from ehealth.reference.models import Module, OrganizationKind
 
 _LABELS: dict[str, str] = {
     Role.DOCTOR: N_("Doctor"),
@@ -21,6 +29,7 @@ _STATUS: dict[str, str] = {
     CabinetStatus.ACTIVE: N_("Active"),
     CabinetStatus.BLOCKED: N_("Blocked"),
     CabinetStatus.ARCHIVED: N_("Archived"),
+    CabinetStatus.PURGED: N_("Purged"),
 }
 _DOCUMENT: dict[str, str] = {DocumentType.PASSPORT: N_("Passport"), DocumentType.ID_CARD: N_("ID card")}
 _KIND: dict[str, str] = {
@@ -31,11 +40,34 @@ _KIND: dict[str, str] = {
     OrganizationKind.INTEGRATOR: N_("Integrator"),
 }
 
-_METHOD: dict[str, str] = {"oneid": "OneID", "eimzo": "E-IMZO", "dev": N_("Demo user (development)")}
+_METHOD: dict[str, str] = {"oneid": "OneID", "eimzo": "E-IMZO"}
 _OUTCOME: dict[str, str] = {
     Outcome.SUCCESS: N_("Signed in"),
     Outcome.DENIED: N_("Refused"),
     Outcome.FAILED: N_("Failed"),
+}
+_MODULE: dict[str, str] = {
+    Module.POLYCLINIC: N_("Elektron poliklinika (outpatient)"),
+    Module.HOSPITAL: N_("Elektron shifoxona (hospital)"),
+    Module.EMR: N_("Elektron tibbiy karta (medical record)"),
+    Module.PRESCRIPTION: N_("Elektron retsept (e-prescription)"),
+}
+_REQUEST_STATUS: dict[str, str] = {
+    RequestStatus.RECEIVED: N_("Received"),
+    RequestStatus.IN_PROGRESS: N_("In progress"),
+    RequestStatus.INSTALLED: N_("Installed"),
+    RequestStatus.REJECTED: N_("Rejected"),
+}
+_NOTICE: dict[str, str] = {
+    NoticeKind.TERMINATION: N_("Termination"),
+    NoticeKind.TRANSFER: N_("Transfer"),
+    NoticeAction.RIGHTS_UPDATED: N_("Rights updated"),
+    NoticeAction.BLOCKED_ARCHIVED: N_("Blocked and archived"),
+}
+_DECISION: dict[str, str] = {
+    ReviewDecision.CONFIRMED: N_("Confirmed"),
+    ReviewDecision.RIGHTS_CHANGED: N_("Role changed"),
+    ReviewDecision.BLOCKED: N_("Blocked"),
 }
 
 
@@ -67,3 +99,23 @@ def method_label(method: str) -> str:
 def outcome_label(outcome: str) -> str:
     """The result of a sign-in attempt in the current language."""
     return gettext(_OUTCOME[outcome]) if outcome in _OUTCOME else outcome
+
+
+def module_label(module: str) -> str:
+    """The module's name in the current language."""
+    return gettext(_MODULE[module]) if module in _MODULE else module
+
+
+def request_status_label(status: str) -> str:
+    """Where an installation request stands, in the current language."""
+    return gettext(_REQUEST_STATUS[status]) if status in _REQUEST_STATUS else status
+
+
+def notice_label(code: str) -> str:
+    """An employment notice's kind or the action taken on it, in the current language."""
+    return gettext(_NOTICE[code]) if code in _NOTICE else code
+
+
+def decision_label(decision: str) -> str:
+    """An inventory review's decision in the current language."""
+    return gettext(_DECISION[decision]) if decision in _DECISION else decision

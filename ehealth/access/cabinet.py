@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from ehealth.access.models import LoginIdentity
+from ehealth.access.models import Cabinet, CabinetStatus, LoginIdentity
 from ehealth.audit.models import AuditEvent
 
 
@@ -44,3 +44,14 @@ def recent_sign_ins(session: Session, cabinet_id: int, limit: int = 10) -> list[
         SignIn(at=at, method=action.removeprefix("sign_in."), outcome=str(outcome), source_ip=ip)
         for at, action, outcome, ip in session.execute(query)
     ]
+
+
+def staff_of(session: Session, organization_id: int) -> list[Cabinet]:
+    """The organization's own cabinets that are not purged: active, then blocked, then archived; by name."""
+    rank = case({CabinetStatus.ACTIVE.value: 0, CabinetStatus.BLOCKED.value: 1}, value=Cabinet.status, else_=2)
+    query = (
+        select(Cabinet)
+        .where(Cabinet.organization_id == organization_id, Cabinet.status != CabinetStatus.PURGED)
+        .order_by(rank, Cabinet.surname, Cabinet.given_name, Cabinet.id)
+    )
+    return list(session.execute(query).scalars())

@@ -21,7 +21,7 @@ from ehealth.audit.trail import Actor, record
 from ehealth.calendar import add_working_days, day_bounds
 from ehealth.errors import DomainError, NotFound, ValidationError
 from ehealth.i18n import N_
-from ehealth.reference.models import Organization
+from ehealth.reference.models import Organization, Region
 
 # How long a campaign runs once opened, in working days (a setting of the integrator's plan, not of the instruction).
 CAMPAIGN_WORKING_DAYS = 60
@@ -137,12 +137,72 @@ def _not_reviewed_within_a_year(today: date) -> ColumnElement[bool]:
     return and_(Cabinet.status == CabinetStatus.ACTIVE, Cabinet.id.not_in(recent))
 
 
-def not_reviewed_within_a_year(session: Session, today: date) -> list[Cabinet]:
-    """Active cabinets with no review in the last 12 months, oldest first."""
+def not_reviewed_within_a_year(session: Session, today: date, *, limit: int | None = None) -> list[Cabinet]:
+    """Active cabinets with no review in the last 12 months, oldest first (the first `limit` of them if given)."""
     query = select(Cabinet).where(_not_reviewed_within_a_year(today)).order_by(Cabinet.created_at, Cabinet.id)
-    return list(session.execute(query).scalars())
+    return list(session.execute(query.limit(limit)).scalars())
 
 
 def count_not_reviewed_within_a_year(session: Session, today: date) -> int:
     """How many active cabinets had no review in the last 12 months."""
     return session.execute(select(func.count()).where(_not_reviewed_within_a_year(today))).scalar_one()
+
+
+def campaign_of(session: Session, year: int) -> InventoryCampaign | None:
+    """The inventory campaign of `year`, if one was opened."""
+    return session.execute(select(InventoryCampaign).where(InventoryCampaign.year == year)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class RegionCoverage:
+    """How far a campaign has got in one region: its organizations' active cabinets added up."""
+
+    region_id: int
+    name_uz: str
+    name_ru: str
+    name_en: str
+    active: int
+    reviewed: int
+
+    @property
+    def share(self) -> float:
+        """Reviewed active cabinets as a share of all active ones (1.0 when there are none)."""
+        return self.reviewed / self.active if self.active else 1.0
+
+    def name(self, language: str) -> str:
+        """The region's name in `language` (uz, ru or en; Uzbek otherwise)."""
+        return {"ru": self.name_ru, "en": self.name_en}.get(language, self.name_uz)
+
+
+def coverage_by_region(session: Session, rows: list[Coverage]) -> list[RegionCoverage]:
+    """The per-organization coverage rows added up per region (least covered first)."""
+    totals: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        active, reviewed = totals.get(row.region_id, (0, 0))
+        totals[row.region_id] = (active + row.active, reviewed + row.reviewed)
+    regions = session.execute(select(Region).where(Region.id.in_(list(totals)))).scalars()
+    found = [
+        RegionCoverage(region.id, region.name_uz, region.name_ru, region.name_en, *totals[region.id])
+        for region in regions
+    ]
+    return sorted(found, key=lambda item: (item.share, item.region_id))
+
+
+@dataclass(frozen=True)
+class Unreviewed:
+    """An active cabinet not reviewed within a year, with its organization's name."""
+
+    cabinet: Cabinet
+    organization: str
+
+
+def unreviewed(session: Session, today: date, *, limit: int = 200) -> list[Unreviewed]:
+    """The first `limit` active cabinets with no review in the last 12 months, oldest first, with organizations."""
+    query = (
+        select(Cabinet, Organization.name)
+        .join(Organization, Organization.id == Cabinet.organization_id)
+        .where(_not_reviewed_within_a_year(today))
+        .order_by(Cabinet.created_at, Cabinet.id)
+        .limit(limit)
+    )
+    return [Unreviewed(cabinet, name) for cabinet, name in session.execute(query)]

@@ -15,6 +15,7 @@ from ehealth.audit.trail import Actor, record
 from ehealth.calendar import access_update_due, notice_due
 from ehealth.errors import DomainError, NotFound, ValidationError
 from ehealth.i18n import N_
+from ehealth.reference.models import Organization
 
 
 def retain_until(archived_at: datetime, retention_days: int) -> date:
@@ -78,7 +79,7 @@ def _pending(session: Session, notice_id: int) -> tuple[EmploymentNotice, Cabine
         raise DomainError(N_("This notice has already been acted on."))
     cabinet = session.get(Cabinet, notice.cabinet_id, with_for_update=True)
     assert cabinet is not None  # foreign key
-    if cabinet.status == CabinetStatus.ARCHIVED:
+    if cabinet.status in (CabinetStatus.ARCHIVED, CabinetStatus.PURGED):
         raise DomainError(N_("An archived cabinet cannot be changed."))
     return notice, cabinet
 
@@ -137,3 +138,68 @@ def pending_notices(session: Session, today: date) -> list[NoticeStatus]:
         NoticeStatus(notice, notice.notified_on > notice.notice_due_on, notice.action_due_on < today)
         for notice in notices
     ]
+
+
+def _status(notice: EmploymentNotice, today: date) -> NoticeStatus:
+    return NoticeStatus(
+        notice, notice.notified_on > notice.notice_due_on, notice.action is None and notice.action_due_on < today
+    )
+
+
+@dataclass(frozen=True)
+class NoticeLine:
+    """A notice as the lists show it: both deadlines judged on a day, with the person and the organization."""
+
+    status: NoticeStatus
+    full_name: str
+    id_number: str
+    position: str
+    role: Role
+    organization: str
+
+
+def _lines(session: Session, statuses: list[NoticeStatus]) -> list[NoticeLine]:
+    """Attach the cabinet's owner and the organization's name to each notice (two queries, whatever the count)."""
+    cabinet_ids = {status.notice.cabinet_id for status in statuses}
+    organization_ids = {status.notice.organization_id for status in statuses}
+    cabinets = {c.id: c for c in session.execute(select(Cabinet).where(Cabinet.id.in_(sorted(cabinet_ids)))).scalars()}
+    query = select(Organization.id, Organization.name).where(Organization.id.in_(sorted(organization_ids)))
+    names = {organization_id: name for organization_id, name in session.execute(query)}
+    lines = []
+    for status in statuses:
+        cabinet = cabinets[status.notice.cabinet_id]
+        lines.append(
+            NoticeLine(
+                status,
+                cabinet.full_name,
+                cabinet.id_number,
+                cabinet.position,
+                Role(cabinet.role),
+                names.get(status.notice.organization_id, ""),
+            )
+        )
+    return lines
+
+
+def pending_notice_lines(session: Session, today: date) -> list[NoticeLine]:
+    """The notices awaiting the ministry from every organization, overdue first, with who and where."""
+    return _lines(session, pending_notices(session, today))
+
+
+def pending_notice_line(session: Session, notice_id: int, today: date) -> NoticeLine | None:
+    """One notice still awaiting the ministry, or None if it does not exist or has been acted on."""
+    notice = session.execute(
+        select(EmploymentNotice).where(EmploymentNotice.id == notice_id, EmploymentNotice.action.is_(None))
+    ).scalar_one_or_none()
+    return _lines(session, [_status(notice, today)])[0] if notice is not None else None
+
+
+def notices_of(session: Session, organization_id: int, today: date, *, limit: int = 200) -> list[NoticeLine]:
+    """The organization's own notices, newest first, with both deadlines and what the ministry did."""
+    notices = session.execute(
+        select(EmploymentNotice)
+        .where(EmploymentNotice.organization_id == organization_id)
+        .order_by(EmploymentNotice.notified_on.desc(), EmploymentNotice.id.desc())
+        .limit(limit)
+    ).scalars()
+    return _lines(session, [_status(notice, today) for notice in notices])

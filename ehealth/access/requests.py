@@ -204,11 +204,8 @@ def _open_request(session: Session, request_id: int) -> InstallationRequest:
 def approve(session: Session, request_id: int, *, admin: Actor, on: date) -> list[Cabinet]:
     """Install the modules and open a cabinet for every person of the request, with the role asked for."""
     request = _open_request(session, request_id)
-    people = session.execute(
-        select(RequestedUser).where(RequestedUser.request_id == request.id).order_by(RequestedUser.id)
-    ).scalars()
     cabinets: list[Cabinet] = []
-    for person in people:
+    for person in people_of(session, request.id):
         cabinet = Cabinet(
             id_number=uuid.uuid4().hex[:16],  # replaced below by the ID number derived from the id
             organization_id=request.organization_id,
@@ -278,6 +275,27 @@ def queue(session: Session, today: date, *, week_days: int = 5) -> list[QueueEnt
             left = -working_days_between(request.due_on, today, week_days=week_days) or -1
         entries.append(QueueEntry(request, name, left))
     return entries
+
+
+def requests_of(session: Session, organization_id: int, limit: int = 50) -> list[InstallationRequest]:
+    """An organization's own requests, newest first (what its manager sees)."""
+    return list(
+        session.execute(
+            select(InstallationRequest)
+            .where(InstallationRequest.organization_id == organization_id)
+            .order_by(InstallationRequest.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def people_of(session: Session, request_id: int) -> list[RequestedUser]:
+    """The people a request names, in the order they were listed."""
+    return list(
+        session.execute(
+            select(RequestedUser).where(RequestedUser.request_id == request_id).order_by(RequestedUser.id)
+        ).scalars()
+    )
 
 
 _PERSON_FIELDS = (
