@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
 
+MIN_ARCHIVE_RETENTION_DAYS = 365
 Environment = Literal["development", "test", "production"]
 LANGUAGES: tuple[str, ...] = ("uz", "ru", "en")
 
@@ -52,6 +53,8 @@ class Settings:
     working_week_days: int = 5
     # DMED signs users out after 8 hours without activity; R-17 asks for expiring personal sessions.
     session_idle_hours: float = 8.0
+    # an archived cabinet is kept at least one year; a longer retention may be set, a shorter one is refused.
+    archive_retention_days: int = 365
     host: str = "127.0.0.1"
     port: int = 8050
     demo_patients: int = 3000
@@ -97,6 +100,8 @@ class Settings:
             self.secret_key.startswith("development") or len(self.secret_key) < 32
         ):
             raise SettingsError("production needs EHEALTH_SECRET_KEY of at least 32 random characters")
+        if self.archive_retention_days < MIN_ARCHIVE_RETENTION_DAYS:
+            raise SettingsError("EHEALTH_ARCHIVE_RETENTION_DAYS cannot be below 365: R-10 keeps the archive a year")
         if self.sign_in_failures_allowed < 1 or self.sign_in_failure_window_minutes < 1:
             raise SettingsError("EHEALTH_SIGN_IN_FAILURES_ALLOWED and _FAILURE_WINDOW_MINUTES must be at least 1")
         self._validate_oneid()
@@ -157,6 +162,7 @@ def from_env() -> Settings:
         default_language=_env("LANGUAGE", Settings.default_language),
         working_week_days=int(_env("WORKING_WEEK_DAYS", str(Settings.working_week_days))),
         session_idle_hours=float(_env("SESSION_IDLE_HOURS", str(Settings.session_idle_hours))),
+        archive_retention_days=int(_env("ARCHIVE_RETENTION_DAYS", str(Settings.archive_retention_days))),
         host=_env("HOST", Settings.host),
         port=int(_env("PORT", str(Settings.port))),
         demo_patients=int(_env("DEMO_PATIENTS", str(Settings.demo_patients))),

@@ -9,7 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 from dash.exceptions import PreventUpdate
-from flask import request
+from flask import current_app, request
 
 from auth.callbacks import requires
 from auth.guard import guarded
@@ -260,8 +260,8 @@ def act(_update: object, _archive: object, picked: object, position: object, rol
             else:
                 if kind != NoticeKind.TERMINATION:
                     raise ValidationError(N_("This notice reports a transfer: update the rights."))
-                # No retention setting exists: the service keeps the archive its default year (R-10's minimum).
-                cabinet = block_and_archive(db, line.status.notice.id, admin=admin)
+                retention = current_app.config["EHEALTH_SETTINGS"].archive_retention_days
+                cabinet = block_and_archive(db, line.status.notice.id, admin=admin, retention_days=retention)
                 done = gettext(
                     "The cabinet of {name} was blocked and archived; it is kept until {until}.",
                     name=cabinet.full_name,

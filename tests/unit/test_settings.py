@@ -36,6 +36,7 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"environment": "staging"}, "EHEALTH_ENV"),
         ({"default_language": "de"}, "EHEALTH_LANGUAGE"),
         ({"working_week_days": 7}, "EHEALTH_WORKING_WEEK_DAYS"),
+        ({"archive_retention_days": 364}, "EHEALTH_ARCHIVE_RETENTION_DAYS"),
     ],
 )
 def test_refuses_unsafe_or_unknown_values(changes: dict[str, object], complaint: str) -> None:
