@@ -18,6 +18,7 @@ from auth.permissions import Permission
 from auth.user import user
 from components.labels import role_label, status_label
 from components.posted import clicked, record_id, text
+from components.tables import table
 from db import request_transaction
 from ehealth.access.blocking import REASON_LENGTH, block, find_cabinets, unblock
 from ehealth.errors import DomainError, ValidationError
@@ -81,29 +82,19 @@ def _results(search: str) -> tuple[Any, list[dict[str, Any]]]:
         ids = {c.organization_id for c in cabinets}
         names = dict(db.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
         rows = [
-            html.Tr(
-                [
-                    html.Td(c.full_name),
-                    html.Td(c.id_number),
-                    html.Td(names.get(c.organization_id, "")),
-                    html.Td(role_label(c.role)),
-                    html.Td(c.position),
-                    html.Td(status_label(c.status)),
-                ]
+            (
+                c.full_name,
+                c.id_number,
+                names.get(c.organization_id, ""),
+                role_label(c.role),
+                c.position,
+                status_label(c.status),
             )
             for c in cabinets
         ]
         options = [{"label": f"{c.full_name} · {c.id_number}", "value": str(c.id)} for c in cabinets]
-    if not rows:
-        return html.P(gettext("Nothing found."), className="text-muted", id="cabinets-table"), []
     headers = [N_("Full name"), N_("ID number"), N_("Organization"), N_("Role"), N_("Position"), N_("Status")]
-    table = dbc.Table(
-        [html.Thead(html.Tr([html.Th(gettext(h)) for h in headers])), html.Tbody(rows)],
-        size="sm",
-        className="bg-white",
-        id="cabinets-table",
-    )
-    return table, options
+    return table(headers, rows, "cabinets-table", empty=N_("Nothing found.")), options
 
 
 @callback(

@@ -17,8 +17,9 @@ from auth.permissions import Permission
 from auth.user import user
 from components.labels import notice_label, role_label
 from components.posted import clicked, record_id, text
+from components.tables import table
 from db import request_transaction
-from ehealth.access.models import NoticeKind, Role
+from ehealth.access.models import POSITION_LENGTH, NoticeKind, Role
 from ehealth.access.notices import (
     NoticeLine,
     block_and_archive,
@@ -40,12 +41,8 @@ dash.register_page(
     permission=Permission.MANAGE_ACCESS,
 )
 
-POSITION_LENGTH = 120  # the cabinet's position column
-
 
 def _notices_table(lines: list[NoticeLine]) -> html.P | dbc.Table:
-    if not lines:
-        return html.P(gettext("No notices are awaiting the ministry."), className="text-muted", id="notices-list")
     headers = [
         N_("Number"),
         N_("Organization"),
@@ -56,11 +53,8 @@ def _notices_table(lines: list[NoticeLine]) -> html.P | dbc.Table:
         N_("Notified on"),
         N_("Action due"),
     ]
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(gettext(h)) for h in headers])), html.Tbody([_row(line) for line in lines])],
-        size="sm",
-        className="bg-white",
-        id="notices-list",
+    return table(
+        headers, [_row(line) for line in lines], "notices-list", empty=N_("No notices are awaiting the ministry.")
     )
 
 

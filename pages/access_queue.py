@@ -17,6 +17,7 @@ from auth.permissions import Permission
 from auth.user import user
 from components.labels import document_label, module_label, role_label
 from components.posted import clicked, record_id
+from components.tables import table
 from db import request_transaction
 from ehealth.access.requests import QueueEntry, approve, people_of, queue, reject
 from ehealth.calendar import today
@@ -45,33 +46,22 @@ def _queue_table() -> html.Div | dbc.Table:
     settings = current_app.config["EHEALTH_SETTINGS"]
     with request_transaction() as db:
         entries = queue(db, today(), week_days=settings.working_week_days)
-    if not entries:
-        return html.P(gettext("No open requests."), className="text-muted", id="queue-table")
     headers = [N_("Number"), N_("Organization"), N_("Received"), N_("Due"), N_("Days left"), N_("Modules")]
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(gettext(h)) for h in headers])),
-            html.Tbody(
-                [
-                    html.Tr(
-                        [
-                            html.Td(entry.request.number),
-                            html.Td(entry.organization),
-                            html.Td(entry.request.received_on.isoformat()),
-                            html.Td(entry.request.due_on.isoformat()),
-                            html.Td(_days_left(entry)),
-                            html.Td(", ".join(module_label(m) for m in entry.request.modules)),
-                        ],
-                        className="table-danger" if entry.overdue else None,
-                    )
-                    for entry in entries
-                ]
-            ),
-        ],
-        size="sm",
-        className="bg-white",
-        id="queue-table",
-    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(entry.request.number),
+                html.Td(entry.organization),
+                html.Td(entry.request.received_on.isoformat()),
+                html.Td(entry.request.due_on.isoformat()),
+                html.Td(_days_left(entry)),
+                html.Td(", ".join(module_label(m) for m in entry.request.modules)),
+            ],
+            className="table-danger" if entry.overdue else None,
+        )
+        for entry in entries
+    ]
+    return table(headers, rows, "queue-table", empty=N_("No open requests."))
 
 
 def _options() -> list[dict[str, Any]]:
@@ -120,25 +110,19 @@ def show_people(request_id: Any) -> Any:
     with request_transaction() as db:
         people = people_of(db, chosen)
         rows = [
-            html.Tr(
-                [
-                    html.Td(" ".join(filter(None, (p.surname, p.given_name, p.patronymic)))),
-                    html.Td(p.position),
-                    html.Td(p.department_name),
-                    html.Td(f"{document_label(p.document_type)} {p.document_series}{p.document_number}"),
-                    html.Td(p.pinfl),
-                    html.Td(p.email),
-                    html.Td(role_label(p.role)),
-                ]
+            (
+                " ".join(filter(None, (p.surname, p.given_name, p.patronymic))),
+                p.position,
+                p.department_name,
+                f"{document_label(p.document_type)} {p.document_series}{p.document_number}",
+                p.pinfl,
+                p.email,
+                role_label(p.role),
             )
             for p in people
         ]
     headers = [N_("Full name"), N_("Position"), N_("Department"), N_("Document"), N_("PINFL"), N_("E-mail"), N_("Role")]
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(gettext(h)) for h in headers])), html.Tbody(rows)],
-        size="sm",
-        id="queue-people-table",
-    )
+    return table(headers, rows, "queue-people-table")
 
 
 @callback(

@@ -21,6 +21,7 @@ from auth.permissions import Permission
 from auth.user import PortalUser, user
 from components.labels import document_label, module_label, request_status_label, role_label
 from components.posted import changed, clicked
+from components.tables import table
 from db import request_transaction
 from ehealth.access.models import DocumentType, InstallationRequest, Role
 from ehealth.access.request_sheet import read_sheet, template
@@ -66,6 +67,7 @@ GENERAL_FIELDS: dict[str, str] = {
     "contact_name": N_("Contact person"),
     "contact_phone": N_("Contact phone"),
 }
+REQUEST = N_("Request")  # the label of an error that concerns no one field
 EMPTY_ROW: dict[str, str] = {name: "" for name in COLUMNS} | {"document_type": DocumentType.PASSPORT}
 INITIAL_ROWS = 3
 
@@ -187,36 +189,23 @@ def _field(component_id: str, label: str, placeholder: str) -> list[Any]:
     ]
 
 
-def _requests_table(rows: list[InstallationRequest]) -> html.Div | dbc.Table:
-    if not rows:
-        return html.P(gettext("No requests yet."), className="text-muted", id="requests-list")
+def _requests_table(rows: list[InstallationRequest]) -> html.P | dbc.Table:
     headers = [N_("Number"), N_("Received"), N_("Due"), N_("Modules"), N_("Status"), N_("Reason")]
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(gettext(h)) for h in headers])),
-            html.Tbody(
-                [
-                    html.Tr(
-                        [
-                            html.Td(row.number),
-                            html.Td(row.received_on.isoformat()),
-                            html.Td(row.due_on.isoformat()),
-                            html.Td(", ".join(module_label(m) for m in row.modules)),
-                            html.Td(request_status_label(row.status)),
-                            html.Td(row.rejection_reason or ""),
-                        ]
-                    )
-                    for row in rows
-                ]
-            ),
-        ],
-        size="sm",
-        className="bg-white",
-        id="requests-list",
-    )
+    cells = [
+        (
+            row.number,
+            row.received_on.isoformat(),
+            row.due_on.isoformat(),
+            ", ".join(module_label(m) for m in row.modules),
+            request_status_label(row.status),
+            row.rejection_reason or "",
+        )
+        for row in rows
+    ]
+    return table(headers, cells, "requests-list", empty=N_("No requests yet."))
 
 
-def _own_requests(who: PortalUser) -> html.Div | dbc.Table:
+def _own_requests(who: PortalUser) -> html.P | dbc.Table:
     with request_transaction() as db:
         return _requests_table(requests_of(db, who.organization_id))
 
@@ -387,8 +376,7 @@ def _text(value: Any) -> str:
 
 def _error_list(invalid: RequestInvalid) -> html.Ul:
     items = [
-        html.Li(f"{gettext(GENERAL_FIELDS.get(error.field or '', N_('Request')))}: {error}")
-        for error in invalid.general
+        html.Li(f"{gettext(GENERAL_FIELDS.get(error.field or '', REQUEST))}: {error}") for error in invalid.general
     ]
     for index, row_errors in sorted(invalid.errors.items()):
         for name, error in row_errors.items():

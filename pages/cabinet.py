@@ -19,6 +19,7 @@ from components.labels import (
     role_label,
     status_label,
 )
+from components.tables import table
 from db import request_transaction
 from ehealth.access.cabinet import recent_sign_ins, sign_in_methods
 from ehealth.access.models import Cabinet
@@ -76,13 +77,13 @@ def layout(**_query: str) -> html.Div:
                 id="cabinet-table",
             ),
             html.H2(gettext("Sign-in methods"), className="h5 mt-4"),
-            _table(
+            table(
                 [N_("Method"), N_("Account or certificate"), N_("Last used")],
                 [(method_label(m.kind), m.subject, _when(m.last_used_at)) for m in methods],
                 "cabinet-methods",
             ),
             html.H2(gettext("Recent sign-ins"), className="h5 mt-4"),
-            _table(
+            table(
                 [N_("Time"), N_("Method"), N_("Result"), N_("Address")],
                 [(_when(s.at), method_label(s.method), outcome_label(s.outcome), s.source_ip or "") for s in history],
                 "cabinet-sign-ins",
@@ -94,18 +95,3 @@ def layout(**_query: str) -> html.Div:
 def _when(moment: datetime | None) -> str:
     """A time as the users read it: Tashkent time, to the minute."""
     return moment.astimezone(TASHKENT).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _table(headers: list[str], rows: list[tuple[str, ...]], component_id: str) -> html.Div | dbc.Table:
-    """A small table with translated headers, or a line saying there is nothing yet."""
-    if not rows:
-        return html.P(gettext("None yet."), className="text-muted", id=component_id)
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(gettext(header)) for header in headers])),
-            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
-        ],
-        size="sm",
-        className="bg-white w-auto",
-        id=component_id,
-    )

@@ -17,6 +17,7 @@ from auth.permissions import Permission
 from auth.user import user
 from components.labels import decision_label, role_label
 from components.posted import clicked, record_id, text
+from components.tables import table
 from db import request_transaction
 from ehealth.access.inventory import (
     Coverage,
@@ -73,18 +74,6 @@ def _campaign(campaign: InventoryCampaign | None, year: int) -> html.P:
     return html.P(html.Strong(text), id="inventory-campaign")
 
 
-def _table(headers: list[str], rows: list[list[Any]], component_id: str) -> dbc.Table:
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(gettext(header)) for header in headers])),
-            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
-        ],
-        size="sm",
-        className="bg-white",
-        id=component_id,
-    )
-
-
 def _coverage(rows: list[Coverage] | None, regions: list[RegionCoverage]) -> html.Div | html.P:
     if rows is None:
         return html.P(
@@ -103,11 +92,11 @@ def _coverage(rows: list[Coverage] | None, regions: list[RegionCoverage]) -> htm
     return html.Div(
         [
             html.H3(gettext("By region"), className="h6"),
-            _table(
+            table(
                 [N_("Region"), N_("Reviewed"), N_("Active cabinets"), N_("Coverage")], by_region, "inventory-regions"
             ),
             html.H3(gettext("By organization (least covered first)"), className="h6"),
-            _table(
+            table(
                 [N_("Organization"), N_("Region"), N_("Reviewed"), N_("Active cabinets"), N_("Coverage")],
                 by_organization,
                 "inventory-organizations",
@@ -139,7 +128,7 @@ def _pending(cabinets: list[Unreviewed], total: int) -> html.Div:
                 gettext("Active cabinets not reviewed in the last 12 months: {total}.", total=total),
                 id="inventory-pending-total",
             ),
-            _table(headers, rows, "inventory-pending") if rows else None,
+            table(headers, rows, "inventory-pending") if rows else None,
             html.P(gettext("Showing {shown} of {total}.", shown=len(rows), total=total), className="text-muted small")
             if total > len(rows)
             else None,

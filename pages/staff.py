@@ -18,9 +18,10 @@ from auth.permissions import Permission
 from auth.user import PortalUser, user
 from components.labels import notice_label, role_label, status_label
 from components.posted import clicked, record_id, text, typed_date
+from components.tables import table
 from db import request_transaction
 from ehealth.access.cabinet import staff_of
-from ehealth.access.models import Cabinet, CabinetStatus, NoticeKind
+from ehealth.access.models import POSITION_LENGTH, Cabinet, CabinetStatus, NoticeKind
 from ehealth.access.notices import NoticeLine, notices_of, record_notice
 from ehealth.calendar import today
 from ehealth.errors import DomainError, ValidationError
@@ -37,19 +38,6 @@ dash.register_page(
 
 # Only a cabinet still in use can be reported; an archived one has already been dealt with.
 NOTIFIABLE = frozenset({CabinetStatus.ACTIVE, CabinetStatus.BLOCKED})
-POSITION_LENGTH = 120  # the cabinet's position column
-
-
-def _table(headers: list[str], rows: list[Any], component_id: str) -> html.P | dbc.Table:
-    """A table with translated headers (rows are html.Tr), or a line saying there is nothing yet."""
-    if not rows:
-        return html.P(gettext("None yet."), className="text-muted", id=component_id)
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(gettext(header)) for header in headers])), html.Tbody(rows)],
-        size="sm",
-        className="bg-white",
-        id=component_id,
-    )
 
 
 def _staff_table(cabinets: list[Cabinet]) -> html.P | dbc.Table:
@@ -68,7 +56,7 @@ def _staff_table(cabinets: list[Cabinet]) -> html.P | dbc.Table:
         )
         for cabinet in cabinets
     ]
-    return _table(headers, rows, "staff-people")
+    return table(headers, rows, "staff-people")
 
 
 def _notices_table(lines: list[NoticeLine]) -> html.P | dbc.Table:
@@ -81,7 +69,7 @@ def _notices_table(lines: list[NoticeLine]) -> html.P | dbc.Table:
         N_("Action due"),
         N_("Ministry action"),
     ]
-    return _table(headers, [_notice_row(line) for line in lines], "staff-notices")
+    return table(headers, [_notice_row(line) for line in lines], "staff-notices")
 
 
 def _notice_row(line: NoticeLine) -> html.Tr:

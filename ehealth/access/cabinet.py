@@ -17,7 +17,7 @@ class SignIn:
     """One sign-in of the cabinet's owner as the audit trail recorded it."""
 
     at: datetime
-    method: str  # "oneid", "eimzo" or "dev"
+    method: str  # "oneid" or "eimzo"
     outcome: str
     source_ip: str | None
 

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db import Base, IntPk, OptTimestamp, Timestamp, UpdatedAt, enum_column, fk
 from ehealth.i18n import N_
 
+POSITION_LENGTH = 120  # a position as the organization writes it, e.g. "Terapevt shifokor"
+
 
 class Role(StrEnum):
     """What a cabinet's owner does; only the first four enter clinical data (R-6)."""
@@ -93,7 +95,7 @@ class PersonFields:
     surname: Mapped[str] = mapped_column(String(100))
     given_name: Mapped[str] = mapped_column(String(100))
     patronymic: Mapped[str | None] = mapped_column(String(100))
-    position: Mapped[str] = mapped_column(String(120))
+    position: Mapped[str] = mapped_column(String(POSITION_LENGTH))
     department_name: Mapped[str] = mapped_column(String(120))
     document_type: Mapped[DocumentType] = enum_column(DocumentType, "document_type")
     document_series: Mapped[str | None] = mapped_column(String(2))
@@ -269,7 +271,7 @@ class EmploymentNotice(Base):
     notice_due_on: Mapped[date] = mapped_column(Date)
     notified_on: Mapped[date] = mapped_column(Date)
     action_due_on: Mapped[date] = mapped_column(Date, index=True)
-    new_position: Mapped[str | None] = mapped_column(String(120))
+    new_position: Mapped[str | None] = mapped_column(String(POSITION_LENGTH))
     action: Mapped[NoticeAction | None] = enum_column(NoticeAction, "action", nullable=True)
     action_at: Mapped[OptTimestamp]
     action_by: Mapped[int | None] = fk("cabinet.id", nullable=True)
