@@ -28,7 +28,7 @@ from ehealth.reference.models import Organization
 dash.register_page(
     __name__,
     path="/access/cabinets",
-    order=68,
+    order=65,
     title=lambda **_: gettext("Personal cabinets"),
     nav=N_("Personal cabinets"),
     permission=Permission.MANAGE_ACCESS,
@@ -94,7 +94,7 @@ def _results(search: str) -> tuple[Any, list[dict[str, Any]]]:
         ]
         options = [{"label": f"{c.full_name} · {c.id_number}", "value": str(c.id)} for c in cabinets]
     headers = [N_("Full name"), N_("ID number"), N_("Organization"), N_("Role"), N_("Position"), N_("Status")]
-    return table(headers, rows, "cabinets-table", empty=N_("Nothing found.")), options
+    return table(headers, rows, "cabinets-table", empty=N_("Nothing found."), scroll=True), options
 
 
 @callback(

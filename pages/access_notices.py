@@ -54,7 +54,11 @@ def _notices_table(lines: list[NoticeLine]) -> html.P | dbc.Table:
         N_("Action due"),
     ]
     return table(
-        headers, [_row(line) for line in lines], "notices-list", empty=N_("No notices are awaiting the ministry.")
+        headers,
+        [_row(line) for line in lines],
+        "notices-list",
+        empty=N_("No notices are awaiting the ministry."),
+        scroll=True,
     )
 
 

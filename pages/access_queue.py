@@ -27,7 +27,7 @@ from ehealth.i18n import N_, gettext, ngettext
 dash.register_page(
     __name__,
     path="/access/queue",
-    order=70,
+    order=63,
     title=lambda **_: gettext("Request queue"),
     nav=N_("Request queue"),
     permission=Permission.MANAGE_ACCESS,

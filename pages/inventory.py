@@ -100,6 +100,7 @@ def _coverage(rows: list[Coverage] | None, regions: list[RegionCoverage]) -> htm
                 [N_("Organization"), N_("Region"), N_("Reviewed"), N_("Active cabinets"), N_("Coverage")],
                 by_organization,
                 "inventory-organizations",
+                scroll=True,
             ),
             html.P(gettext("Showing {shown} of {total}.", shown=SHOWN, total=len(rows)), className="text-muted small")
             if len(rows) > SHOWN
@@ -128,7 +129,7 @@ def _pending(cabinets: list[Unreviewed], total: int) -> html.Div:
                 gettext("Active cabinets not reviewed in the last 12 months: {total}.", total=total),
                 id="inventory-pending-total",
             ),
-            table(headers, rows, "inventory-pending") if rows else None,
+            table(headers, rows, "inventory-pending", scroll=True) if rows else None,
             html.P(gettext("Showing {shown} of {total}.", shown=len(rows), total=total), className="text-muted small")
             if total > len(rows)
             else None,

@@ -56,7 +56,7 @@ def _staff_table(cabinets: list[Cabinet]) -> html.P | dbc.Table:
         )
         for cabinet in cabinets
     ]
-    return table(headers, rows, "staff-people")
+    return table(headers, rows, "staff-people", scroll=True)
 
 
 def _notices_table(lines: list[NoticeLine]) -> html.P | dbc.Table:
@@ -69,7 +69,7 @@ def _notices_table(lines: list[NoticeLine]) -> html.P | dbc.Table:
         N_("Action due"),
         N_("Ministry action"),
     ]
-    return table(headers, [_notice_row(line) for line in lines], "staff-notices")
+    return table(headers, [_notice_row(line) for line in lines], "staff-notices", scroll=True)
 
 
 def _notice_row(line: NoticeLine) -> html.Tr:

@@ -184,7 +184,7 @@ def file_request(
     )
     session.add(request)
     flush(session)
-    request.number = f"SR-{received_on.year}-{request.id:06d}"
+    request.number = f"IR-{received_on.year}-{request.id:06d}"  # IR: installation request, as the demo numbers them
     for row in rows:
         session.add(RequestedUser(request_id=request.id, organization_id=organization_id, **row))
     flush(session)

@@ -185,7 +185,7 @@ def test_manager_files_an_installation_request(demo: Demo, browser: Browser, tmp
     page.click("#requests-submit")
     expect(page.locator("#requests-error-list")).to_contain_text(translated("uz", "PINFL"))
     expect(page.locator("#requests-list")).to_have_count(1)
-    expect(page.locator("#requests-list")).not_to_contain_text("SR-")  # nothing was saved
+    expect(page.locator("#requests-list")).not_to_contain_text("IR-")  # nothing was saved
     # Correct the PINFL in the table, from the keyboard, and send again.
     cell = page.locator("#requests-people .ag-row[row-index='0'] .ag-cell[col-id=pinfl]")
     expect(cell).to_have_class(re.compile("table-danger"))
@@ -196,7 +196,7 @@ def test_manager_files_an_installation_request(demo: Demo, browser: Browser, tmp
     expect(cell).to_have_text("30101901234569")
     page.click("#requests-submit")
     expect(page.locator("#requests-sent")).to_be_visible()
-    expect(page.locator("#requests-list")).to_contain_text("SR-")
+    expect(page.locator("#requests-list")).to_contain_text("IR-")
 
 
 @pytest.fixture(scope="module")

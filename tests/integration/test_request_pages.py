@@ -121,8 +121,8 @@ def test_a_manager_files_for_their_own_organization(
     sign_in_as(client, staff.manager)
     blank = {name: "" for name in person(1)} | {"document_type": "passport"}
     answer = submit(client, portal, [person(1), blank, person(2, role="nurse")])
-    assert "SR-" in text_of(answer["requests-result"]["children"])
-    assert "SR-" in text_of(answer["requests-list-box"]["children"])
+    assert "IR-" in text_of(answer["requests-result"]["children"])
+    assert "IR-" in text_of(answer["requests-list-box"]["children"])
     with Session(engine) as session:
         filed = session.execute(select(InstallationRequest).order_by(InstallationRequest.id.desc())).scalars().first()
         assert filed is not None and filed.organization_id == staff.organization  # from the session, not the form

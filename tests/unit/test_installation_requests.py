@@ -65,7 +65,7 @@ def test_a_correct_request_is_due_in_15_working_days(session: Session) -> None:
     request = file(session, org.id, [person(1), person(2, "nurse")])
     # 2025-12-25 + 15 working days, over the New Year holidays.
     assert request.due_on == date(2026, 1, 20)
-    assert request.number == f"SR-2025-{request.id:06d}"
+    assert request.number == f"IR-2025-{request.id:06d}"
     assert request.status == RequestStatus.RECEIVED
     people = session.execute(select(RequestedUser).where(RequestedUser.request_id == request.id)).scalars().all()
     assert [(p.document_series, p.document_number, p.role) for p in people] == [
