@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
-from auth import callbacks, throttle
+from auth import cabinet_choice, callbacks, throttle
 from auth import session as auth_session
 from auth.eimzo_views import init_eimzo
 from auth.session import STATIC_PREFIXES
@@ -65,6 +65,7 @@ def create_server(settings: Settings) -> Flask:
     auth_session.init_app(server, settings)
     server.jinja_env.globals.update(role_label=role_label)
     server.register_blueprint(auth_bp)
+    server.register_blueprint(cabinet_choice.bp)
     throttle.init_app(server, settings)
     init_oneid(server, settings)
     init_eimzo(server, settings)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from auth import cabinet_choice
 from auth.eimzo import EIMZO_KEY
 from auth.oneid import (
     NOT_CONFIRMED,
@@ -148,26 +149,21 @@ def remember_identity(db: Session, cabinet: Cabinet, kind: IdentityKind, subject
 def sign_in_owner(
     pinfl: str, next_path: str, action: str, remember: Callable[[Session, Cabinet], None]
 ) -> BaseResponse | tuple[str, int]:
-    """Open the active cabinet of the person with `pinfl` (R-9), or refuse; audited either way."""
+    """Open the active cabinet of the person with `pinfl` (R-9), offer a choice if they have several, or refuse;
+    audited either way."""
     with request_transaction() as db:
         # A purged cabinet has no PINFL left to match: its former owner is told that no cabinet is registered.
         cabinets = db.execute(select(Cabinet).where(Cabinet.pinfl == pinfl).order_by(Cabinet.id)).scalars().all()
         active = [cabinet for cabinet in cabinets if cabinet.status == CabinetStatus.ACTIVE]
         who: PortalUser | None = None
-        if active:
-            # A person with several active cabinets (organizations or roles) gets the first by id for now;
-            # choosing among them belongs to a later step of R-8.
-            cabinet = active[0]
-            who = PortalUser.of(cabinet)
+        for cabinet in active:
+            remember(db, cabinet)  # the identity proved itself for each of the person's cabinets
+        if len(active) == 1:
+            who = PortalUser.of(active[0])
             assert who is not None  # the cabinet is active
-            remember(db, cabinet)
-            record(
-                db,
-                who.actor(request.remote_addr),
-                action,
-                object_type="cabinet",
-                object_id=cabinet.id,
-            )
+            record(db, who.actor(request.remote_addr), action, object_type="cabinet", object_id=who.cabinet_id)
+        elif active:
+            pass  # several cabinets: the sign-in is audited when the person has chosen one
         elif cabinets:
             record(
                 db,
@@ -180,6 +176,8 @@ def sign_in_owner(
             )
         else:
             record(db, anonymous_actor(), action, outcome=Outcome.DENIED, detail=f"no cabinet for {mask(pinfl)}")
+    if len(active) > 1:
+        return cabinet_choice.offer([cabinet.id for cabinet in active], action, next_path)
     # After the commit, so that a refusal stays in the audit trail.
     if who is None:
         return login_page(gettext(CABINET_INACTIVE if cabinets else NO_CABINET), 403)

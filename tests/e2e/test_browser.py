@@ -128,6 +128,13 @@ def test_sign_in_with_oneid_and_switch_language(demo: Demo, browser: Browser) ->
 
     page.click("#shell-lang-en")
     expect(page.locator("#cabinet-table")).to_contain_text("ID number")
+    engine = make_engine(demo.database_url)
+    with Session(engine) as session:
+        doctor = session.get_one(Cabinet, demo.doctor)
+        own = (doctor.id_number, doctor.full_name)
+    engine.dispose()
+    for text in own:  # their own cabinet, nobody else's
+        expect(page.locator("#cabinet-table")).to_contain_text(text)
     # The sign-in a moment ago is in the cabinet's history (read from the audit trail).
     expect(page.locator("#cabinet-sign-ins")).to_contain_text("OneID")
     expect(page.locator("#cabinet-sign-ins")).to_contain_text("Signed in")

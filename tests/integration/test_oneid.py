@@ -18,10 +18,11 @@ from app import create_app
 from auth.simulators import SimulatorRefused
 from auth.simulators import oneid as simulator
 from auth.simulators.oneid import RunningSimulator
-from ehealth.access.models import Cabinet, IdentityKind, LoginIdentity
+from ehealth.access.models import Cabinet, IdentityKind, LoginIdentity, Role
 from ehealth.audit.models import Outcome
 from ehealth.i18n import gettext, language
 from settings import Settings, SettingsError
+from tests import factories
 from tests.signin_checks import People, active_and_blocked, assert_refusal_shown, identities, last_event
 
 SECRET = "x" * 40
@@ -246,3 +247,39 @@ def test_a_registered_redirect_address_ignores_the_host_header(database_url: str
     with app.server.test_client() as client:
         authorize = client.get("/login/oneid", headers={"Host": "evil.example"}).location
     assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [registered]
+
+
+def test_a_person_with_two_cabinets_chooses_one(client: FlaskClient, engine: Engine) -> None:
+    with Session(engine) as session:
+        first = factories.cabinet(session, factories.organization(session), Role.DOCTOR)
+        second = factories.cabinet(session, factories.organization(session), Role.MANAGER)
+        second.pinfl = first.pinfl  # the same person works in two organizations
+        session.commit()
+        ids = (first.id, second.id)
+    offer = client.get(_pick(_to_oneid(client, "/cabinet"), str(ids[0])))
+    assert offer.status_code == 302 and offer.location == "/login/choose"
+    assert client.get("/cabinet").status_code == 302  # not signed in until a cabinet is chosen
+    page = client.get("/login/choose").get_data(as_text=True)
+    assert all(f'id="choose-{cabinet_id}"' in page for cabinet_id in ids)
+    assert client.post("/login/choose", data={"cabinet_id": "1"}).status_code == 400  # not offered
+    chosen = client.post("/login/choose", data={"cabinet_id": str(ids[1])})
+    assert chosen.status_code == 302 and chosen.location == "/cabinet"
+    event = last_event(engine)
+    assert (event.action, event.actor_id, event.outcome) == ("sign_in.oneid", ids[1], Outcome.SUCCESS)
+    assert client.get("/login/choose").status_code == 302  # the offer is used up
+    with Session(engine) as session:
+        assert {row.cabinet_id for row in session.execute(select(LoginIdentity)).scalars()} >= set(ids)
+
+
+def test_an_expired_choice_sends_back_to_sign_in(client: FlaskClient, engine: Engine) -> None:
+    with Session(engine) as session:
+        first = factories.cabinet(session, factories.organization(session), Role.NURSE)
+        second = factories.cabinet(session, factories.organization(session), Role.NURSE)
+        second.pinfl = first.pinfl
+        session.commit()
+        ids = (first.id, second.id)
+    client.get(_pick(_to_oneid(client), str(ids[0])))
+    with client.session_transaction() as session_data:
+        session_data["cabinet_choice"] = session_data["cabinet_choice"] | {"until": 0.0}
+    assert client.post("/login/choose", data={"cabinet_id": str(ids[0])}).location == "/login"
+    assert client.get("/cabinet").status_code == 302
