@@ -134,10 +134,7 @@ def pending_notices(session: Session, today: date) -> list[NoticeStatus]:
         .where(EmploymentNotice.action.is_(None))
         .order_by(EmploymentNotice.action_due_on, EmploymentNotice.id)
     ).scalars()
-    return [
-        NoticeStatus(notice, notice.notified_on > notice.notice_due_on, notice.action_due_on < today)
-        for notice in notices
-    ]
+    return [_status(notice, today) for notice in notices]
 
 
 def _status(notice: EmploymentNotice, today: date) -> NoticeStatus:
