@@ -13,6 +13,7 @@ from ehealth.audit.models import AuditChainHead, AuditEvent
 from ehealth.emr.models import (
     Allergy,
     Condition,
+    EmergencyAccess,
     Encounter,
     InstrumentalResult,
     LabResult,
@@ -22,13 +23,15 @@ from ehealth.emr.models import (
 )
 from ehealth.hospital.models import Admission, BedAssignment, Discharge
 from ehealth.outbox import ClinicalEvent
-from ehealth.patients.models import Patient
+from ehealth.patients.models import Patient, PatientMerge
+from ehealth.polyclinic.models import Appointment
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from ehealth.reference.models import Bed, Department, District, Drug, Organization, OrganizationModule, Region, Ward
 
 __all__ = [
     "Admission",
     "Allergy",
+    "Appointment",
     "AuditChainHead",
     "AuditEvent",
     "Bed",
@@ -41,6 +44,7 @@ __all__ = [
     "Dispense",
     "District",
     "Drug",
+    "EmergencyAccess",
     "EmploymentNotice",
     "Encounter",
     "InstallationRequest",
@@ -53,6 +57,7 @@ __all__ = [
     "Organization",
     "OrganizationModule",
     "Patient",
+    "PatientMerge",
     "Prescription",
     "PrescriptionItem",
     "Referral",

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Date, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from db import Base, OptTimestamp, enum_column, fk
+from db import Base, IntPk, OptTimestamp, Timestamp, enum_column, fk
 from ehealth.clinical import ClinicalRecord
 from ehealth.i18n import N_
 
@@ -26,6 +26,17 @@ class EncounterState(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+
+
+class VisitOutcome(StrEnum):
+    """How an outpatient visit ended."""
+
+    RECOVERED = "recovered"
+    IMPROVED = "improved"
+    UNCHANGED = "unchanged"
+    FOLLOW_UP = "follow_up"
+    REFERRED = "referred"
+    HOSPITALIZED = "hospitalized"
 
 
 class ConditionKind(StrEnum):
@@ -125,6 +136,9 @@ class Encounter(ClinicalRecord, Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(300))
+    complaints: Mapped[str | None] = mapped_column(Text)
+    examination: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[VisitOutcome | None] = enum_column(VisitOutcome, "outcome", nullable=True)
 
     __table_args__ = (
         *ClinicalRecord.clinical_checks(),
@@ -195,6 +209,7 @@ class LabResult(InEncounter, Base):
     flag: Mapped[Flag | None] = enum_column(Flag, "flag", nullable=True)
     collected_at: Mapped[datetime]
     resulted_at: Mapped[datetime]
+    referral_id: Mapped[int | None] = fk("referral.id", nullable=True)  # the order this result answers
 
     __table_args__ = (
         *ClinicalRecord.clinical_checks(),
@@ -224,6 +239,7 @@ class InstrumentalResult(InEncounter, Base):
     study: Mapped[str] = mapped_column(String(160))
     conclusion: Mapped[str] = mapped_column(Text)
     performed_at: Mapped[datetime]
+    referral_id: Mapped[int | None] = fk("referral.id", nullable=True)  # the order this study answers
 
     __table_args__ = (
         *ClinicalRecord.clinical_checks(),
@@ -285,3 +301,19 @@ class Referral(InEncounter, Base):
             info={"message": N_("A completed referral needs the time it was completed.")},
         ),
     )
+
+
+class EmergencyAccess(Base):
+    """A clinician opened a record outside their organization's work with the patient, saying why (flagged)."""
+
+    __tablename__ = "emergency_access"
+
+    id: Mapped[IntPk]
+    cabinet_id: Mapped[int] = fk("cabinet.id")
+    patient_id: Mapped[int] = fk("patient.id")
+    organization_id: Mapped[int] = fk("organization.id", index=False)
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_at: Mapped[Timestamp]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("expires_at > granted_at", name="expires_after_grant"),)

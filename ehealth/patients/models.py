@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db import Base, IntPk, Timestamp, UpdatedAt, enum_column, fk
+from db import Base, IntPk, OptTimestamp, Timestamp, UpdatedAt, enum_column, fk
 from ehealth.i18n import N_
 
 
@@ -37,10 +37,13 @@ class Patient(Base):
     district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"))
     registered_by_organization_id: Mapped[int | None] = fk("organization.id", nullable=True)
     created_by: Mapped[int | None] = fk("cabinet.id", nullable=True, index=False)
+    # A duplicate record merged into another: kept (unmerge restores it), hidden from search.
+    merged_into_id: Mapped[int | None] = fk("patient.id", nullable=True)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[UpdatedAt] = mapped_column(index=True)
 
     __table_args__ = (
+        CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"),
         UniqueConstraint(
             "pinfl", name="uq_patient_pinfl", info={"message": N_("A patient with this PINFL is already registered.")}
         ),
@@ -54,3 +57,30 @@ class Patient(Base):
     def full_name(self) -> str:
         """Surname, given name and patronymic."""
         return " ".join(part for part in (self.surname, self.given_name, self.patronymic) if part)
+
+
+class PatientMerge(Base):
+    """Two records of one person joined (R-13.1): every clinical row moved, listed so that unmerge is exact."""
+
+    __tablename__ = "patient_merge"
+
+    id: Mapped[IntPk]
+    survivor_id: Mapped[int] = fk("patient.id")
+    merged_id: Mapped[int] = fk("patient.id")
+    reason: Mapped[str] = mapped_column(String(500))
+    # {table name: [row ids moved from merged_id to survivor_id]}: what unmerge moves back, and nothing else.
+    moved: Mapped[dict[str, list[int]]] = mapped_column(JSON)
+    merged_by: Mapped[int] = fk("cabinet.id", index=False)
+    merged_at: Mapped[Timestamp]
+    undone_by: Mapped[int | None] = fk("cabinet.id", nullable=True, index=False)
+    undone_at: Mapped[OptTimestamp]
+    undo_reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        CheckConstraint("survivor_id <> merged_id", name="two_records"),
+        CheckConstraint(
+            "(undone_at IS NULL) = (undone_by IS NULL) AND (undone_at IS NULL) = (undo_reason IS NULL)",
+            name="undo_complete",
+            info={"message": N_("An undone merge needs who undid it, when and why.")},
+        ),
+    )

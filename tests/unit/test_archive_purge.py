@@ -405,7 +405,8 @@ def test_migration_keeps_data_and_refuses_to_go_down_over_purged_cabinets(scratc
         with pytest.raises(RuntimeError, match="purged cabinets"):
             command.downgrade(config, "0003")
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
+            # Never below 0004 (PostgreSQL rolls the whole downgrade back; SQLite keeps the later steps it finished).
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() >= "0004"
         assert cabinet_row(engine, cabinet_id) == ("purged", None)
     finally:
         engine.dispose()

@@ -1,0 +1,1 @@
+"""Elektron poliklinika: the outpatient day — appointments, the doctor's queue, visits."""
