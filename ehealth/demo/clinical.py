@@ -46,6 +46,7 @@ from ehealth.demo.people import People
 from ehealth.demo.places import REGION_INFO, TASHKENT_CITY, RegionInfo, address, district_for
 from ehealth.demo.prescriptions import Order, Prescriber
 from ehealth.demo.sink import Row
+from ehealth.emr.indicators import RULES
 from ehealth.emr.models import Modality
 
 YEAR = 365.25 * DAY
@@ -65,6 +66,8 @@ FOLLOW_UPS: dict[str, tuple[int, int]] = {
 # Specialist diagnoses are seen by the specialist about half the time, else by the family doctor (therapy).
 SPECIALTIES = frozenset({CARDIOLOGY, ENDOCRINOLOGY, NEUROLOGY, SURGERY})
 PREGNANCY_WEEKS = (8, 12, 16, 20, 24, 28, 32, 36)
+
+UNITS = {str(code): rule.unit for code, rule in RULES.items()}
 
 # Indicator: (unit, normal low, normal high, critical low, critical high); children's ranges where they differ.
 INDICATORS: dict[str, tuple[str, float | None, float | None, float | None, float | None]] = {
@@ -472,6 +475,7 @@ class PatientWriter:
                 CHILD_INDICATORS.get(code) if child else None
             ) or INDICATORS[code]
             row = entry.base(self.ids.take("observation"), by, when)
+            unit = UNITS[code]  # the EMR's one unit per indicator, whatever the demo table says
             row.update(code=code, value=value, unit=unit, reference_low=low_ref, reference_high=high_ref,
                        flag=_flag(value, low_ref, high_ref, crit_low, crit_high), effective_at=when)  # fmt: skip
             self.sink.clinical("observation", row)
