@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from db import flush, utcnow
@@ -17,6 +17,7 @@ from ehealth.patients.models import Patient
 from ehealth.reference.models import Organization, OrganizationKind
 
 REASON_LENGTH = 300  # Referral.reason
+TARGET_LIMIT = 50  # organizations offered at once: the doctor types more of the name to narrow them
 OPEN_LIMIT = 200  # a patient's open referrals fit many times over; bounds the query all the same
 # Where a patient can be sent: a lab, study or consultant works inside a polyclinic or a hospital.
 _TARGET_KINDS = frozenset({OrganizationKind.POLYCLINIC, OrganizationKind.HOSPITAL})
@@ -220,3 +221,32 @@ def open_referrals(
     referrals = list(session.execute(query.order_by(Referral.issued_at, Referral.id).limit(OPEN_LIMIT)).scalars())
     record(session, actor, "referral.open_listed", patient_id=patient_id, object_type="patient", object_id=patient_id)
     return referrals
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def referral_targets(
+    session: Session,
+    kind: ReferralKind | str,
+    *,
+    search: str | None = None,
+    region_id: int | None = None,
+    limit: int = TARGET_LIMIT,
+) -> list[Organization]:
+    """The working organizations a referral of `kind` may go to (hospitals for a hospital referral, else hospitals
+    and polyclinics), whose name has `search` in it; those of `region_id` first, then by name."""
+    wanted = _kind(kind)
+    kinds = {OrganizationKind.HOSPITAL} if wanted == ReferralKind.HOSPITAL else set(_TARGET_KINDS)
+    query = select(Organization).where(Organization.kind.in_(kinds), Organization.is_active.is_(True))
+    text = " ".join((search or "").split())
+    if text:
+        pattern = _like(text)
+        query = query.where(
+            or_(Organization.name.ilike(pattern, escape="\\"), Organization.name_ru.ilike(pattern, escape="\\"))
+        )
+    nearest = (case((Organization.region_id == region_id, 0), else_=1),) if region_id is not None else ()
+    query = query.order_by(*nearest, Organization.name, Organization.id).limit(max(1, min(limit, TARGET_LIMIT)))
+    return list(session.execute(query).scalars())

@@ -12,6 +12,7 @@ from ehealth.calendar import today as local_today
 from ehealth.clinical import RecordStatus
 from ehealth.hospital.models import Admission, BedAssignment
 from ehealth.identifiers import TASHKENT
+from ehealth.outbox import ClinicalEvent
 from ehealth.patients.models import Patient
 from ehealth.reference.models import Bed, Department, DepartmentKind, Ward
 
@@ -21,6 +22,8 @@ _OPEN = and_(
     BedAssignment.ended_at.is_(None),
     BedAssignment.status == RecordStatus.ACTIVE,
 )
+# The clinical tables whose writes change the board: a newer event of one of them means a new board.
+BOARD_ENTITIES = ("admission", "bed_assignment", "discharge")
 # Beds out of service are not offered, but one still holding a patient stays on the board and in the counts.
 _COUNTED = or_(Bed.is_active.is_(True), BedAssignment.id.is_not(None))
 
@@ -143,3 +146,20 @@ def occupancy(session: Session, organization_id: int) -> list[DepartmentOccupanc
         .order_by(Department.name, Department.id)
     )
     return [DepartmentOccupancy(dept_id, name, beds, taken) for dept_id, name, beds, taken in session.execute(query)]
+
+
+def board_version(session: Session, organization_id: int, *, after: int = 0) -> int:
+    """The id of the organization's newest admission, bed or discharge event if newer than `after`, else `after`.
+
+    A screen keeps the id its board was drawn at and redraws only when this moves on. Asking for events after the
+    last one seen keeps the poll to the few rows written since (a range of the primary key), however long the
+    organization's history.
+    """
+    newest = session.execute(
+        select(func.max(ClinicalEvent.id)).where(
+            ClinicalEvent.id > after,
+            ClinicalEvent.organization_id == organization_id,
+            ClinicalEvent.entity.in_(BOARD_ENTITIES),
+        )
+    ).scalar_one_or_none()
+    return after if newest is None else newest

@@ -438,3 +438,31 @@ def discharge(
         object_id=row.id,
     )
     return row
+
+
+# --- reads for the forms ----------------------------------------------------------------------------------------
+
+HOSPITAL_SEARCH_LIMIT = 20
+
+
+def transfer_hospitals(
+    session: Session, organization_id: int, typed: str, *, limit: int = HOSPITAL_SEARCH_LIMIT
+) -> list[tuple[int, str]]:
+    """Working hospitals other than this one whose name (Uzbek or Russian) contains `typed`: where to transfer to."""
+    words = " ".join(typed.split())
+    if not words:
+        return []
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    query = (
+        select(Organization.id, Organization.name)
+        .where(
+            Organization.kind == OrganizationKind.HOSPITAL,
+            Organization.is_active.is_(True),
+            Organization.id != organization_id,
+            Organization.name.ilike(pattern, escape="\\") | Organization.name_ru.ilike(pattern, escape="\\"),
+        )
+        .order_by(Organization.name, Organization.id)
+        .limit(limit)
+    )
+    return [(row_id, name) for row_id, name in session.execute(query)]

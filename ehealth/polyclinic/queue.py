@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db import flush, utcnow
@@ -371,3 +371,39 @@ def todays_queue(session: Session, practitioner_id: int, day: date) -> list[Queu
         )
         for appointment, patient in rows
     ]
+
+
+# --- what the pages read ----------------------------------------------------------------------------------------
+
+
+def queue_day() -> date:
+    """Today in Tashkent on the queue's clock: the day whose queue the pages show."""
+    return local_day(utcnow())
+
+
+def doctors(session: Session, organization_id: int) -> list[Cabinet]:
+    """The organization's active doctors by name: whom a patient can be booked to."""
+    query = (
+        select(Cabinet)
+        .where(
+            Cabinet.organization_id == organization_id,
+            Cabinet.role == Role.DOCTOR,
+            Cabinet.status == CabinetStatus.ACTIVE,
+        )
+        .order_by(Cabinet.surname, Cabinet.given_name, Cabinet.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+def queue_signature(session: Session, practitioner_id: int, day: date) -> list[object]:
+    """[appointments, newest change] of a doctor's day: only two numbers, so a page may ask every few seconds
+    whether the queue changed (every booking, arrival, visit or cancellation changes one of them)."""
+    start, end = day_bounds(day)
+    count, newest = session.execute(
+        select(func.count(Appointment.id), func.max(Appointment.updated_at)).where(
+            Appointment.practitioner_id == practitioner_id,
+            Appointment.scheduled_at >= start,
+            Appointment.scheduled_at < end,
+        )
+    ).one()
+    return [int(count), None if newest is None else str(newest)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,11 +13,14 @@ from ehealth.access.models import Cabinet, Role
 from ehealth.audit.trail import Actor, record
 from ehealth.calendar import day_bounds
 from ehealth.clinical import RecordStatus
+from ehealth.emr.access import Basis, check_read
 from ehealth.emr.models import (
+    Allergy,
     Condition,
     Encounter,
     EncounterKind,
     EncounterState,
+    Observation,
     Referral,
     ReferralKind,
     ReferralState,
@@ -24,8 +28,10 @@ from ehealth.emr.models import (
 )
 from ehealth.errors import DomainError, NotFound, ValidationError
 from ehealth.i18n import N_
+from ehealth.patients.models import Patient
 from ehealth.polyclinic.models import Appointment, AppointmentState
 from ehealth.polyclinic.queue import check_move, live_patient, local_day, move, require_staff
+from ehealth.reference.models import Organization
 
 FINDINGS_LENGTH = 10_000  # a long examination fits; a pasted document does not
 _DOCTORS = frozenset({Role.DOCTOR})
@@ -227,3 +233,96 @@ def close_visit(
     flush(session)
     record(session, actor, "encounter.closed", patient_id=visit.patient_id, object_type="encounter", object_id=visit.id)
     return visit
+
+
+# --- what the visit page reads ------------------------------------------------------------------------------------
+
+ENTRIES_LIMIT = 200  # far more entries than one visit has; bounds the page's queries all the same
+
+
+@dataclass(frozen=True)
+class VisitEntries:
+    """What has been entered in a visit so far: diagnoses, indicators (newest first) and referrals."""
+
+    diagnoses: list[Condition]
+    indicators: list[Observation]
+    referrals: list[tuple[Referral, str | None]]  # with the name of the organization referred to
+
+
+@dataclass(frozen=True)
+class VisitView:
+    """An open visit as its page shows it: the visit, the patient, their allergies in force and the entries."""
+
+    visit: Encounter
+    patient: Patient
+    allergies: list[Allergy]
+    entries: VisitEntries
+    basis: Basis
+
+
+def _visit_to_read(session: Session, encounter_id: int, actor: Actor) -> Encounter:
+    """The actor's organization's open, valid outpatient visit (read, not locked)."""
+    visit = session.get(Encounter, encounter_id)
+    if (
+        visit is None
+        or visit.organization_id != actor.organization_id
+        or visit.kind != EncounterKind.OUTPATIENT
+        or visit.status != RecordStatus.ACTIVE
+    ):
+        raise NotFound(N_("The visit does not exist."), field="encounter_id")
+    if visit.state != EncounterState.OPEN:
+        raise DomainError(N_("This visit is closed; it can no longer be changed."))
+    return visit
+
+
+def visit_entries(session: Session, encounter_id: int, *, actor: Actor) -> VisitEntries:
+    """The diagnoses, indicators and referrals in force of an open visit of the actor's organization."""
+    visit = _visit_to_read(session, encounter_id, actor)
+    diagnoses = session.execute(
+        select(Condition)
+        .where(Condition.encounter_id == visit.id, Condition.status == RecordStatus.ACTIVE)
+        .order_by(Condition.recorded_at, Condition.id)
+        .limit(ENTRIES_LIMIT)
+    ).scalars()
+    indicators = session.execute(
+        select(Observation)
+        .where(Observation.encounter_id == visit.id, Observation.status == RecordStatus.ACTIVE)
+        .order_by(Observation.effective_at.desc(), Observation.id)
+        .limit(ENTRIES_LIMIT)
+    ).scalars()
+    referrals = session.execute(
+        select(Referral, Organization.name)
+        .outerjoin(Organization, Organization.id == Referral.target_organization_id)
+        .where(Referral.encounter_id == visit.id, Referral.status == RecordStatus.ACTIVE)
+        .order_by(Referral.issued_at, Referral.id)
+        .limit(ENTRIES_LIMIT)
+    ).all()
+    return VisitEntries(list(diagnoses), list(indicators), [(row, name) for row, name in referrals])
+
+
+def visit_view(session: Session, encounter_id: int, *, actor: Actor) -> VisitView:
+    """An open visit of the actor's organization with its patient, for its page; the read is audited with its basis.
+
+    Raises NotFound for a visit that is not the organization's, DomainError for a closed one, and AccessDenied
+    (audited) when the patient's record is outside the user's work (ehealth.emr.access).
+    """
+    visit = _visit_to_read(session, encounter_id, actor)
+    access = check_read(session, visit.patient_id, actor=actor)
+    patient = session.get_one(Patient, visit.patient_id)
+    allergies = session.execute(
+        select(Allergy)
+        .where(Allergy.patient_id == patient.id, Allergy.status == RecordStatus.ACTIVE)
+        .order_by(Allergy.recorded_at.desc(), Allergy.id.desc())
+        .limit(ENTRIES_LIMIT)
+    ).scalars()
+    entries = visit_entries(session, visit.id, actor=actor)
+    record(
+        session,
+        actor,
+        "emr.record.read",
+        patient_id=patient.id,
+        object_type="encounter",
+        object_id=visit.id,
+        detail=f"visit; basis: {access.basis}",
+    )
+    return VisitView(visit, patient, list(allergies), entries, access.basis)
