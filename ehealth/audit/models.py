@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import CheckConstraint, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db import Base, BigId, IntPk, enum_column, fk
 
 GENESIS_HASH = "0" * 64
+# Independent hash chains, one per group of organizations: appends in different organizations never wait for each
+# other's commit (one chain serialized every audited save in the country). Chain k's head is row k + 1.
+CHAINS = 64
+
+
+def chain_of(organization_id: int | None) -> int:
+    """The chain an event of this organization goes to (0 for events without one, e.g. anonymous sign-ins)."""
+    return 0 if organization_id is None else organization_id % CHAINS
 
 
 class Outcome(StrEnum):
@@ -38,6 +46,7 @@ class AuditEvent(Base):
     outcome: Mapped[Outcome] = enum_column(Outcome, "outcome")
     source_ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[str | None] = mapped_column(String(300))
+    chain: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -52,7 +61,7 @@ class AuditEvent(Base):
 
 
 class AuditChainHead(Base):
-    """The single row holding the chain's last hash; locking it serializes appends across processes."""
+    """One row per chain holding its last hash; locking it serializes the appends to that chain across processes."""
 
     __tablename__ = "audit_chain_head"
 
@@ -60,4 +69,4 @@ class AuditChainHead(Base):
     last_event_id: Mapped[int | None] = mapped_column(BigId)
     last_hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    __table_args__ = (CheckConstraint(f"id BETWEEN 1 AND {CHAINS}", name="known_chain"),)

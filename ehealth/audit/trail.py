@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import utcnow
-from ehealth.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, Outcome
+from ehealth.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, Outcome, chain_of
 
 _HASHED = (
     "at",
@@ -48,7 +48,29 @@ class Actor:
     source_ip: str | None = None
 
 
+# session.info key: the chain heads this session's current transaction has locked.
+_HEADS = "ehealth.audit_heads"
+
 SYSTEM = Actor(cabinet_id=None, role="system", organization_id=None)
+
+
+def _locked_head(session: Session, chain: int) -> AuditChainHead:
+    """The chain's head, locked once per transaction: a save that audits five rows asks for the lock once."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_HEADS)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_HEADS] = cached
+    heads: dict[int, AuditChainHead] = cached[1]
+    if chain not in heads:
+        head = session.execute(
+            select(AuditChainHead).where(AuditChainHead.id == chain + 1).with_for_update()
+        ).scalar_one_or_none()
+        if head is None:  # the migrations create every head; this keeps a bare schema (metadata.create_all) working
+            head = AuditChainHead(id=chain + 1, last_event_id=None, last_hash=GENESIS_HASH)
+            session.add(head)
+        heads[chain] = head
+    return heads[chain]
 
 
 def record(
@@ -62,11 +84,9 @@ def record(
     object_id: str | int | None = None,
     detail: str | None = None,
 ) -> AuditEvent:
-    """Append one audit event to the chain, in the caller's transaction."""
-    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditChainHead(id=1, last_event_id=None, last_hash=GENESIS_HASH)
-        session.add(head)
+    """Append one audit event to its organization's chain, in the caller's transaction."""
+    chain = chain_of(actor.organization_id)
+    head = _locked_head(session, chain)
     fields: dict[str, object] = {
         "at": utcnow(),
         "actor_id": actor.cabinet_id,
@@ -80,7 +100,7 @@ def record(
         "source_ip": actor.source_ip,
         "detail": detail,
     }
-    row = AuditEvent(**fields, prev_hash=head.last_hash, hash=_digest(head.last_hash, fields))
+    row = AuditEvent(**fields, chain=chain, prev_hash=head.last_hash, hash=_digest(head.last_hash, fields))
     session.add(row)
     session.flush()
     head.last_event_id = row.id
@@ -90,14 +110,16 @@ def record(
 
 def verify(session: Session, batch: int = 10_000) -> Iterator[int]:
     """Yield the ids of audit rows whose hash or link is broken (edited, removed or inserted out of chain)."""
-    prev = GENESIS_HASH
+    prev: dict[int, str] = {}
     for row in session.execute(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)).scalars():
         fields = {key: getattr(row, key) for key in _HASHED}
         fields["outcome"] = str(fields["outcome"])
-        if row.prev_hash != prev or row.hash != _digest(prev, fields):
+        # Within a chain, id order is append order: the head's lock is taken before the row gets its id.
+        before = prev.get(row.chain, GENESIS_HASH)
+        if row.prev_hash != before or row.hash != _digest(before, fields):
             yield row.id
-        prev = row.hash
-    head = session.get(AuditChainHead, 1)
-    if head is not None and head.last_hash != prev:
-        # The newest rows were removed: the head remembers a hash the table no longer ends with.
-        yield head.last_event_id or 0
+        prev[row.chain] = row.hash
+    for head in session.execute(select(AuditChainHead).order_by(AuditChainHead.id)).scalars():
+        if head.last_hash != prev.get(head.id - 1, GENESIS_HASH):
+            # The newest rows of that chain were removed: the head remembers a hash the table no longer ends with.
+            yield head.last_event_id or 0

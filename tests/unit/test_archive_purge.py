@@ -382,8 +382,13 @@ def test_the_former_owner_is_refused_at_sign_in(scratch_url: str) -> None:
 
 
 @pytest.mark.parametrize("scratch_url", ["sqlite", "postgresql"], indirect=True)
-def test_migration_keeps_data_and_refuses_to_go_down_over_purged_cabinets(scratch_url: str) -> None:
+def test_migration_keeps_data_and_refuses_to_go_down_over_purged_cabinets(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     migrate(scratch_url)
+    # One audit chain, as before migration 0006, so that the trail may go below 0006 (test_audit_and_outbox.py
+    # proves that 0006 refuses to go down over events of other chains).
+    monkeypatch.setattr("ehealth.audit.trail.chain_of", lambda _organization_id: 0)
     cabinet_id, pinfl, kept_until = seed_archived_author(scratch_url)
     config = alembic_config(scratch_url)
     # Down and up again with cabinets, clinical rows and audit events referring to them: SQLite rebuilds the

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db import flush, make_engine, utcnow
-from ehealth.audit.models import AuditEvent, Outcome
+from ehealth.audit.models import CHAINS, AuditEvent, Outcome, chain_of
 from ehealth.audit.trail import Actor, record, verify
 from ehealth.clinical import RecordStatus
 from ehealth.emr.models import ConditionKind
@@ -102,3 +102,48 @@ def test_verify_command_names_the_first_broken_link(scratch_url: str, capsys: py
     engine.dispose()
     assert main(["verify", "--database-url", scratch_url]) == 1
     assert f"id {ids[1]}" in capsys.readouterr().out
+
+
+def test_organizations_append_to_their_own_chains_and_each_chain_verifies(session: Session) -> None:
+    first, second = factories.organization(session), factories.organization(session)
+    actors = [Actor(None, "doctor", org.id, "127.0.0.1") for org in (first, second)]
+    rows = [record(session, actors[n % 2], f"test.{n}") for n in range(6)]
+    assert {row.chain for row in rows} == {chain_of(first.id), chain_of(second.id)}
+    assert chain_of(first.id) != chain_of(second.id)
+    # Each row links to the previous row of its own chain, not to the row before it in the table.
+    assert rows[2].prev_hash == rows[0].hash and rows[3].prev_hash == rows[1].hash
+    assert list(verify(session)) == []
+    assert chain_of(None) == 0 and 0 <= chain_of(10**12) < CHAINS
+
+
+def test_a_removed_newest_row_of_one_chain_is_detected(session: Session) -> None:
+    org = factories.organization(session)
+    actor = Actor(None, "doctor", org.id, "127.0.0.1")
+    record(session, actor, "test.kept")
+    removed = record(session, actor, "test.removed").id
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(text("DROP TRIGGER audit_event_no_delete"))
+    else:
+        session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+    session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": removed})
+    session.expire_all()
+    assert removed in list(verify(session))
+
+
+@pytest.mark.parametrize("scratch_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_chains_migration_refuses_to_go_down_over_other_chains(scratch_url: str) -> None:
+    from alembic import command
+
+    from ehealth.manage import alembic_config, migrate
+
+    migrate(scratch_url)
+    engine = make_engine(scratch_url)
+    with Session(engine) as session:
+        org = factories.organization(session)
+        assert chain_of(org.id) != 0  # the first organization of a fresh database
+        record(session, Actor(None, "doctor", org.id), "test.chain")
+        session.commit()
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="other than 0"):
+        command.downgrade(alembic_config(scratch_url), "0005")

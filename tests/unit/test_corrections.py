@@ -4,6 +4,7 @@ body mass index follows its weight and height; history shows the chain; all audi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -30,8 +31,16 @@ from ehealth.emr.models import (
     TreatmentRecord,
 )
 from ehealth.errors import DomainError, NotFound, ValidationError
+from ehealth.i18n import language
 from tests import emr_factories as ef
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """These tests read the refusals' English wording (the portal's default language is Uzbek)."""
+    with language("en"):
+        yield
 
 
 def count(session: Session, model: Any) -> int:

@@ -3,6 +3,7 @@ carries patient, organization and author, completes the referral it answers, and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,13 @@ from ehealth.i18n import language
 from ehealth.outbox import ClinicalEvent
 from tests import emr_factories as ef
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """These tests read the refusals' English wording (the portal's default language is Uzbek)."""
+    with language("en"):
+        yield
 
 
 def count(session: Session, model: Any) -> int:

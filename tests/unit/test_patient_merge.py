@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
@@ -13,6 +15,7 @@ from ehealth.audit.models import AuditEvent
 from ehealth.audit.trail import SYSTEM, Actor, verify
 from ehealth.emr.models import Encounter
 from ehealth.errors import DomainError, NotFound, ValidationError
+from ehealth.i18n import language
 from ehealth.outbox import ClinicalEvent
 from ehealth.patients.merge import HISTORY_TABLES, merge, patient_tables, unmerge
 from ehealth.patients.models import Patient, PatientMerge
@@ -20,6 +23,13 @@ from ehealth.patients.registry import find_by_pinfl, search
 from tests import factories, patients_factories
 
 Row = tuple[str, int, int]
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """These tests read the refusals' English wording (the portal's default language is Uzbek)."""
+    with language("en"):
+        yield
 
 
 def every_patient_table() -> list[Table]:
