@@ -55,6 +55,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             yield url
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def own_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of the requesting module's own on each backend: for modules that commit rows (pages)
+    which other modules' counts, sharing the session's database, must not see. Such a module overrides
+    `database_url` and `engine` with `own_database_url` and `own_engine`."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('own') / 'ehealth.sqlite3'}"
+        migrate(url)
+        yield url
+    else:
+        for url in _scratch_postgres():
+            migrate(url)
+            yield url
+
+
+@pytest.fixture(scope="module")
+def own_engine(own_database_url: str) -> Iterator[Engine]:
+    """An engine on the module's own database."""
+    engine = make_engine(own_database_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on the migrated scratch database."""

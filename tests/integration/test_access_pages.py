@@ -4,7 +4,7 @@ employment notices (R-10) from the manager and the ministry, and the integrator'
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -21,7 +21,6 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from auth.user import PortalUser
-from db import make_engine
 from ehealth.access.inventory import campaign_of, coverage, open_campaign
 from ehealth.access.models import (
     Cabinet,
@@ -35,11 +34,9 @@ from ehealth.access.models import (
 )
 from ehealth.access.notices import record_notice
 from ehealth.calendar import is_working_day, today
-from ehealth.manage import migrate
 from ehealth.reference.models import Organization, OrganizationKind, Region
 from settings import Settings
 from tests import factories
-from tests.conftest import BACKENDS, _scratch_postgres
 from tests.signin_checks import sign_in_as
 
 UPDATE = "/_dash-update-component"
@@ -74,25 +71,16 @@ LATE_ACTION_DUE = date(2026, 4, 1)
 
 # This module's own databases: it commits this year's inventory campaign, of which a database holds one, and
 # every other module opening one in a rolled-back session would collide with it on the shared database.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database of this module's own on each backend in turn."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'ehealth.sqlite3'}"
-        migrate(url)
-        yield url
-    else:
-        for url in _scratch_postgres():
-            migrate(url)
-            yield url
+@pytest.fixture(scope="module")
+def database_url(own_database_url: str) -> str:
+    """This module's own database on each backend (tests/conftest.py)."""
+    return own_database_url
 
 
 @pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    """An engine on this module's database."""
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(own_engine: Engine) -> Engine:
+    """An engine on this module's own database."""
+    return own_engine
 
 
 @dataclass(frozen=True)

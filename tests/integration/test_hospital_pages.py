@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from auth.user import PortalUser
 from components.hospital_forms import ADMIT_FIELDS, DISCHARGE_FIELDS
-from db import make_engine, utcnow
+from db import utcnow
 from ehealth.access.models import Cabinet, Role
 from ehealth.audit.models import AuditEvent
 from ehealth.clinical import RecordStatus
@@ -33,12 +33,10 @@ from ehealth.hospital.models import Admission, AdmissionType, BedAssignment, Dis
 from ehealth.hospital.stays import admit
 from ehealth.i18n import gettext, language
 from ehealth.identifiers import TASHKENT, make_pinfl
-from ehealth.manage import migrate
 from ehealth.patients.models import Patient
 from ehealth.reference.models import Bed, Organization
 from settings import Settings
 from tests import factories
-from tests.conftest import BACKENDS, _scratch_postgres
 from tests.dash_calls import call, response_of, text_of
 from tests.hospital_factories import actor, hospital, hospital_referral
 from tests.signin_checks import sign_in_as
@@ -80,23 +78,16 @@ class Ward:
 
 # This module's own database on each backend: the pages commit stays, events and audit rows that the hospital's unit
 # tests, sharing the session's database, must not see.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('hospital') / 'ehealth.sqlite3'}"
-        migrate(url)
-        yield url
-    else:
-        for url in _scratch_postgres():
-            migrate(url)
-            yield url
+@pytest.fixture(scope="module")
+def database_url(own_database_url: str) -> str:
+    """This module's own database on each backend (tests/conftest.py)."""
+    return own_database_url
 
 
 @pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(own_engine: Engine) -> Engine:
+    """An engine on this module's own database."""
+    return own_engine
 
 
 def named(session: Session, surname: str | None = None) -> Patient:

@@ -20,18 +20,15 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from auth.user import PortalUser
-from db import make_engine
 from ehealth.access.models import Cabinet, Role
 from ehealth.audit.models import AuditEvent
 from ehealth.emr.models import Encounter
 from ehealth.i18n import gettext, language
 from ehealth.identifiers import make_pinfl
-from ehealth.manage import migrate
 from ehealth.patients.models import Patient, PatientMerge, Sex
 from ehealth.reference.models import Organization
 from settings import Settings
 from tests import factories
-from tests.conftest import BACKENDS, _scratch_postgres
 from tests.dash_calls import call, response_of, text_of
 from tests.signin_checks import sign_in_as
 
@@ -88,23 +85,16 @@ def _patient(session: Session, surname: str, given_name: str, born: date, serial
 
 # This module's own database on each backend: the pages commit patients and their audit events (looked up,
 # searched, registered, merged), which the registry's unit tests, sharing the session's database, must not see.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('patients') / 'ehealth.sqlite3'}"
-        migrate(url)
-        yield url
-    else:
-        for url in _scratch_postgres():
-            migrate(url)
-            yield url
+@pytest.fixture(scope="module")
+def database_url(own_database_url: str) -> str:
+    """This module's own database on each backend (tests/conftest.py)."""
+    return own_database_url
 
 
 @pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(own_engine: Engine) -> Engine:
+    """An engine on this module's own database."""
+    return own_engine
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ from werkzeug.test import TestResponse
 from app import create_app
 from auth.callbacks import UPDATE_PATH
 from auth.user import PortalUser
-from db import make_engine
 from ehealth.access.models import Cabinet, Role
 from ehealth.audit.models import AuditEvent, Outcome
 from ehealth.clinical import ClinicalRecord, RecordStatus
@@ -45,12 +44,10 @@ from ehealth.emr.models import (
     TreatmentRecord,
 )
 from ehealth.identifiers import TASHKENT
-from ehealth.manage import migrate
 from ehealth.outbox import ClinicalEvent
 from ehealth.patients.models import Patient
 from settings import Settings
 from tests import emr_factories, factories
-from tests.conftest import BACKENDS, _scratch_postgres
 from tests.dash_calls import call, response_of, text_of
 from tests.signin_checks import sign_in_as
 
@@ -95,23 +92,16 @@ class People:
 
 # This module's own database on each backend: the page commits entries and audit events that other modules'
 # counts must not see.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('record') / 'ehealth.sqlite3'}"
-        migrate(url)
-        yield url
-    else:
-        for url in _scratch_postgres():
-            migrate(url)
-            yield url
+@pytest.fixture(scope="module")
+def database_url(own_database_url: str) -> str:
+    """This module's own database on each backend (tests/conftest.py)."""
+    return own_database_url
 
 
 @pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(own_engine: Engine) -> Engine:
+    """An engine on this module's own database."""
+    return own_engine
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ from werkzeug.test import TestResponse
 from app import create_app
 from auth.callbacks import UPDATE_PATH
 from auth.user import PortalUser
-from db import make_engine
 from ehealth.access.models import Cabinet, Role
 from ehealth.emr import entries
 from ehealth.emr.models import (
@@ -39,14 +38,12 @@ from ehealth.emr.models import (
 )
 from ehealth.i18n import gettext, language
 from ehealth.identifiers import make_pinfl
-from ehealth.manage import migrate
 from ehealth.patients.models import Patient, Sex
 from ehealth.polyclinic.models import Appointment, AppointmentKind, AppointmentState
 from ehealth.reference.models import Organization, OrganizationKind
 from settings import Settings
 from tests import factories
 from tests import polyclinic_factories as pf
-from tests.conftest import BACKENDS, _scratch_postgres
 from tests.dash_calls import call, callback_key, response_of, text_of
 from tests.polyclinic_factories import DAY, at
 from tests.signin_checks import sign_in_as
@@ -110,23 +107,16 @@ class People:
 
 
 # This module's own database on each backend: the pages commit appointments, visits and entries.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('polyclinic') / 'ehealth.sqlite3'}"
-        migrate(url)
-        yield url
-    else:
-        for url in _scratch_postgres():
-            migrate(url)
-            yield url
+@pytest.fixture(scope="module")
+def database_url(own_database_url: str) -> str:
+    """This module's own database on each backend (tests/conftest.py)."""
+    return own_database_url
 
 
 @pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(own_engine: Engine) -> Engine:
+    """An engine on this module's own database."""
+    return own_engine
 
 
 @pytest.fixture(scope="module")
