@@ -484,26 +484,8 @@ def move_patient(
     who = user()
     if who is None or not _submitted("hospital-move-submit", "hospital-move-time"):
         raise PreventUpdate
-    try:
-        admission_id = _chosen(stay, N_("Choose the patient."), "admission_id")
-        bed_id = _chosen(bed, N_("Choose a free bed"), "bed_id")
-        when = forms.typed_moment(moment, opened, "moved_at")
-        with request_transaction() as db:
-            now_in = _in_bed(db, who.organization_id, admission_id)
-            transfer(
-                db,
-                admission_id=admission_id,
-                bed_id=bed_id,
-                department_id=now_in.department_id,
-                moved_at=when,
-                reason=BedMoveReason.TRANSFER,
-                actor=_actor(who),
-            )
-            message = gettext("{patient} was moved: {place}.", patient=now_in.patient_name, place=_place(db, bed_id))
-    except DomainError as error:
-        return (forms.error_alert(error, forms.MOVE_FIELDS, "hospital-move-error"), *([no_update] * 5))
-    now = forms.local_now()
-    return forms.done_alert(message, "hospital-move-done"), time.time(), None, None, now, now
+    moved = N_("{patient} was moved: {place}.")
+    return _move(who, stay, None, bed, moment, opened, done=moved, fields=forms.MOVE_FIELDS, prefix="hospital-move")
 
 
 @callback(
@@ -553,9 +535,29 @@ def transfer_patient(
     who = user()
     if who is None or not _submitted("hospital-transfer-submit", "hospital-transfer-time"):
         raise PreventUpdate
+    moved = N_("{patient} was transferred: {place}.")
+    fields = forms.TRANSFER_FIELDS
+    return _move(who, stay, department, bed, moment, opened, done=moved, fields=fields, prefix="hospital-transfer")
+
+
+def _move(
+    who: PortalUser,
+    stay: object,
+    department: object | None,
+    bed: object,
+    moment: object,
+    opened: object,
+    *,
+    done: str,
+    fields: Any,
+    prefix: str,
+) -> tuple[Any, ...]:
+    """Move a patient in a bed to a free bed: of the chosen department, or (department None) of the stay's own."""
     try:
         admission_id = _chosen(stay, N_("Choose the patient."), "admission_id")
-        department_id = _chosen(department, N_("Choose the department"), "department_id")
+        chosen_department = (
+            None if department is None else _chosen(department, N_("Choose the department"), "department_id")
+        )
         bed_id = _chosen(bed, N_("Choose a free bed"), "bed_id")
         when = forms.typed_moment(moment, opened, "moved_at")
         with request_transaction() as db:
@@ -564,18 +566,16 @@ def transfer_patient(
                 db,
                 admission_id=admission_id,
                 bed_id=bed_id,
-                department_id=department_id,
+                department_id=chosen_department or now_in.department_id,
                 moved_at=when,
                 reason=BedMoveReason.TRANSFER,
                 actor=_actor(who),
             )
-            message = gettext(
-                "{patient} was transferred: {place}.", patient=now_in.patient_name, place=_place(db, bed_id)
-            )
+            message = gettext(done, patient=now_in.patient_name, place=_place(db, bed_id))
     except DomainError as error:
-        return (forms.error_alert(error, forms.TRANSFER_FIELDS, "hospital-transfer-error"), *([no_update] * 5))
+        return (forms.error_alert(error, fields, f"{prefix}-error"), *([no_update] * 5))
     now = forms.local_now()
-    return forms.done_alert(message, "hospital-transfer-done"), time.time(), None, None, now, now
+    return forms.done_alert(message, f"{prefix}-done"), time.time(), None, None, now, now
 
 
 # --- discharge -----------------------------------------------------------------------------------------------------

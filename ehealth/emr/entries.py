@@ -496,6 +496,15 @@ def _write(session: Session, row: ClinicalRecord, actor: Actor) -> None:
     )
 
 
+def _write_answer(session: Session, row: LabResult | InstrumentalResult, referral: int | None, actor: Actor) -> None:
+    """Write a result and mark the referral it answers (if any) completed by the result's encounter."""
+    _write(session, row, actor)
+    if referral is not None:
+        complete_referral(
+            session, referral, completed_encounter_id=row.encounter_id, patient_id=row.patient_id, actor=actor
+        )
+
+
 def _entry_columns(ctx: EntryContext, actor: Actor) -> dict[str, Any]:
     assert ctx.encounter is not None
     return {
@@ -603,11 +612,7 @@ def record_lab_result(
     )
     referral = _referral_answered(ctx, referral_id, ReferralKind.LAB, N_("This is not a laboratory referral."))
     row = LabResult(**_entry_columns(ctx, actor), **fields, referral_id=referral)
-    _write(session, row, actor)
-    if referral is not None:
-        complete_referral(
-            session, referral, completed_encounter_id=row.encounter_id, patient_id=row.patient_id, actor=actor
-        )
+    _write_answer(session, row, referral, actor)
     return row
 
 
@@ -631,11 +636,7 @@ def record_instrumental_result(
         ctx, referral_id, ReferralKind.INSTRUMENTAL, N_("This is not a referral for an instrumental study.")
     )
     row = InstrumentalResult(**_entry_columns(ctx, actor), **fields, referral_id=referral)
-    _write(session, row, actor)
-    if referral is not None:
-        complete_referral(
-            session, referral, completed_encounter_id=row.encounter_id, patient_id=row.patient_id, actor=actor
-        )
+    _write_answer(session, row, referral, actor)
     return row
 
 
