@@ -48,6 +48,11 @@ class Settings:
     database_url: str = f"sqlite:///{INSTANCE / 'ehealth.sqlite3'}"
     warehouse_path: Path = INSTANCE / "warehouse.duckdb"
     secret_key: str = "development-only-secret-change-me"  # noqa: S105  (refused in production by validate)
+    # Seals the OneID-session confirmation of each prescription (HMAC), so that a changed row is caught at the
+    # pharmacy; kept apart from secret_key so that rotating session cookies does not void prescriptions.
+    confirmation_key: str = "development-only-confirmation-key"  # noqa: S105  (refused in production)
+    # How often the portal marks prescriptions past valid-until as expired (0: only `manage expire-prescriptions`).
+    expiry_sweep_minutes: int = 60
     default_language: str = "uz"
     # 5- or 6-day working week for the deadline arithmetic of clauses 3 and 10.
     working_week_days: int = 5
@@ -100,6 +105,12 @@ class Settings:
             self.secret_key.startswith("development") or len(self.secret_key) < 32
         ):
             raise SettingsError("production needs EHEALTH_SECRET_KEY of at least 32 random characters")
+        if self.environment == "production" and (
+            self.confirmation_key.startswith("development") or len(self.confirmation_key) < 32
+        ):
+            raise SettingsError("production needs EHEALTH_CONFIRMATION_KEY of at least 32 random characters")
+        if self.expiry_sweep_minutes < 0:
+            raise SettingsError("EHEALTH_EXPIRY_SWEEP_MINUTES cannot be negative")
         if self.archive_retention_days < MIN_ARCHIVE_RETENTION_DAYS:
             raise SettingsError("EHEALTH_ARCHIVE_RETENTION_DAYS cannot be below 365: R-10 keeps the archive a year")
         if self.sign_in_failures_allowed < 1 or self.sign_in_failure_window_minutes < 1:
@@ -159,6 +170,8 @@ def from_env() -> Settings:
         database_url=_env("DATABASE_URL", Settings.database_url),
         warehouse_path=Path(_env("WAREHOUSE_PATH", str(Settings.warehouse_path))),
         secret_key=_env("SECRET_KEY", Settings.secret_key),
+        confirmation_key=_env("CONFIRMATION_KEY", Settings.confirmation_key),
+        expiry_sweep_minutes=int(_env("EXPIRY_SWEEP_MINUTES", str(Settings.expiry_sweep_minutes))),
         default_language=_env("LANGUAGE", Settings.default_language),
         working_week_days=int(_env("WORKING_WEEK_DAYS", str(Settings.working_week_days))),
         session_idle_hours=float(_env("SESSION_IDLE_HOURS", str(Settings.session_idle_hours))),

@@ -121,6 +121,54 @@ def authenticate(config: EimzoConfig, pkcs7_b64: str, user_ip: str, host: str) -
     )
 
 
+def _subject(value: object) -> dict[str, str]:
+    """A certificate subject as E-IMZO-SERVER gives it: an object, or "CN=...,1.2.860.3.16.1.2=..." text."""
+    if isinstance(value, dict):
+        return {str(key): str(item) for key, item in value.items()}
+    fields: dict[str, str] = {}
+    for part in str(value or "").split(","):
+        key, _, item = part.partition("=")
+        if key.strip() and item:
+            fields[key.strip()] = item.strip()
+    return fields
+
+
+def verify_attached(config: EimzoConfig, pkcs7_b64: str) -> EimzoIdentity:
+    """Have E-IMZO-SERVER verify a signed document (attached PKCS#7); the signer's identity if it holds."""
+    try:
+        response = requests.post(
+            _url(config, "/backend/pkcs7/verify/attached"),
+            data=pkcs7_b64.encode("ascii", "replace"),
+            headers={"Content-Type": "text/plain"},
+            timeout=config.timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        log.warning("E-IMZO verify: %s", type(error).__name__)
+        raise EimzoUnreachable(UNREACHABLE) from error
+    body = _json(response, "verify")
+    info = body.get("pkcs7Info")
+    signers = info.get("signers") if isinstance(info, dict) else None
+    signer = signers[0] if isinstance(signers, list) and len(signers) == 1 and isinstance(signers[0], dict) else None
+    if body.get("status") != 1 or signer is None or signer.get("verified") is not True:
+        log.warning("E-IMZO verify: status %r, %r", body.get("status"), body.get("message"))
+        raise EimzoError(NOT_CONFIRMED)
+    if signer.get("certificateVerified") is not True:
+        raise EimzoError(NOT_CONFIRMED)
+    chain = signer.get("certificate")
+    certificate = chain[0] if isinstance(chain, list) and chain and isinstance(chain[0], dict) else {}
+    subject = _subject(certificate.get("subjectName"))
+    pinfl = subject.get(PINFL_OID, "").strip()
+    if not pinfl:
+        raise EimzoError(NO_PINFL)
+    return EimzoIdentity(
+        pinfl=pinfl,
+        serial=str(certificate.get("serialNumber") or "").strip(),
+        common_name=subject.get("CN", "").strip(),
+        valid_to=str(certificate.get("validTo") or "").strip(),
+    )
+
+
 # A minimal DER reader for the CMS structure (no cryptography: E-IMZO's GOST signatures are verified by
 # E-IMZO-SERVER). The portal uses it to see which challenge a signature carries; the simulator to verify.
 

@@ -42,6 +42,10 @@ class ClinicalRecord:
         """The earlier version this row corrects."""
         return mapped_column(BigId, ForeignKey(f"{cls.__tablename__}.id"), index=True)  # type: ignore[attr-defined]
 
+    def change_kind(self) -> str:
+        """The outbox's name for an update of this row: "updated", or the status it was marked with."""
+        return "updated" if self.status == RecordStatus.ACTIVE else str(self.status)
+
     @classmethod
     def clinical_checks(cls) -> tuple[CheckConstraint, ...]:
         """Constraints shared by every clinical table."""

@@ -25,7 +25,14 @@ from ehealth.hospital.models import Admission, BedAssignment, Discharge
 from ehealth.outbox import ClinicalEvent
 from ehealth.patients.models import Patient, PatientMerge
 from ehealth.polyclinic.models import Appointment
-from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
+from ehealth.prescription.models import (
+    Dispense,
+    PatientNotification,
+    Prescription,
+    PrescriptionDraft,
+    PrescriptionItem,
+    PrescriptionWarning,
+)
 from ehealth.reference.models import Bed, Department, District, Drug, Organization, OrganizationModule, Region, Ward
 
 __all__ = [
@@ -58,8 +65,11 @@ __all__ = [
     "OrganizationModule",
     "Patient",
     "PatientMerge",
+    "PatientNotification",
     "Prescription",
+    "PrescriptionDraft",
     "PrescriptionItem",
+    "PrescriptionWarning",
     "Referral",
     "Region",
     "RequestedUser",

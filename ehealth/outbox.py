@@ -57,6 +57,6 @@ def _append_events(session: Session, _flush: UOWTransaction) -> None:
     rows = [_event(row, "created", now) for row in session.new if isinstance(row, ClinicalRecord)]
     for row in session.dirty:
         if isinstance(row, ClinicalRecord) and session.is_modified(row, include_collections=False):
-            rows.append(_event(row, "updated" if row.status == "active" else str(row.status), now))
+            rows.append(_event(row, row.change_kind(), now))
     if rows:
         session.connection().execute(insert(ClinicalEvent), rows)

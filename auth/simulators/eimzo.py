@@ -227,9 +227,12 @@ def _page(keys: list[Key], challenge: str, return_url: str) -> str:
         for key in keys
     )
     hidden = Markup('<input type="hidden" name="challenge" value="{}"><input type="hidden" name="return" value="{}">')
+    # A document (a prescription's canonical JSON) is shown before it is signed, as the E-IMZO application does.
+    document = Markup('<pre id="document">{}</pre>').format(challenge) if challenge.startswith("{") else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>E-IMZO simulator</title></head><body>'
         "<h1>E-IMZO simulator</h1><p>Development only: choose whose key signs the challenge.</p>"
+        f"{document}"
         f'<form method="post" action="/sign">{hidden.format(challenge, return_url)}<ul id="keys">{buttons}</ul>'
         "</form></body></html>"
     )
@@ -278,6 +281,28 @@ def create(factory: sessionmaker[Session], state: SimulatorState) -> Flask:
             "validTo": certificate.not_valid_after_utc.strftime("%Y-%m-%d %H:%M:%S"),
         }
         return jsonify(status=1, subjectCertificateInfo=info)
+
+    @app.post("/backend/pkcs7/verify/attached")
+    def verify_attached() -> Response:
+        verified = _verify(state, request.get_data(as_text=True).strip())
+        if isinstance(verified, str):
+            return jsonify(status=-1, message=verified)
+        certificate, content = verified
+        subject = ",".join(f"{label}={value}" for label, value in _name(certificate).items())
+        signer = {
+            "certificate": [
+                {
+                    "serialNumber": format(certificate.serial_number, "x"),
+                    "subjectName": subject,
+                    "validFrom": certificate.not_valid_before_utc.strftime("%Y-%m-%d %H:%M:%S"),
+                    "validTo": certificate.not_valid_after_utc.strftime("%Y-%m-%d %H:%M:%S"),
+                }
+            ],
+            "verified": True,
+            "certificateVerified": True,
+        }
+        document = base64.b64encode(content.encode("utf-8")).decode("ascii")
+        return jsonify(status=1, pkcs7Info={"signers": [signer], "documentBase64": document})
 
     @app.get("/sign")
     def sign_page() -> tuple[str, int] | str:

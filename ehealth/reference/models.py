@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -102,6 +103,8 @@ class Organization(Base):
     district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A pharmacy under contract with the State Health Insurance Fund may dispense reimbursed prescriptions.
+    reimbursement_contract: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[Timestamp]
     updated_at: Mapped[UpdatedAt]
 
@@ -201,6 +204,15 @@ class Drug(Base):
     category: Mapped[DrugCategory] = enum_column(DrugCategory, "category")
     eprescription_only: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How a dose is counted ("tabletka", "doza", "XB") and how many of them one unit (`unit`) holds: an inhaler
+    # gives 200 doses, an insulin pen 300 XB. Prescribed quantities are counted in `unit`.
+    dose_unit: Mapped[str] = mapped_column(String(20), server_default="")
+    doses_per_unit: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The usual regimen, offered when a doctor picks the medicine.
+    usual_dose: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    usual_intakes: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    usual_days: Mapped[int] = mapped_column(SmallInteger, default=7, server_default="7")
+    route: Mapped[str] = mapped_column(String(20), server_default="")
 
     __table_args__ = (
         UniqueConstraint(
@@ -212,6 +224,7 @@ class Drug(Base):
             info={"message": N_("An ATC code has 7 characters, such as J01CA04.")},
         ),
         CheckConstraint("pack_size > 0", name="pack_size_positive"),
+        CheckConstraint("doses_per_unit > 0", name="doses_per_unit_positive"),
         CheckConstraint(
             "category <> 'otc' OR eprescription_only = false",
             name="otc_not_eprescription",

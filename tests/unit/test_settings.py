@@ -33,6 +33,9 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({"environment": "production"}, "EHEALTH_SECRET_KEY"),
         ({"environment": "production", "secret_key": "short"}, "EHEALTH_SECRET_KEY"),
+        ({"environment": "production", "secret_key": "k" * 48}, "EHEALTH_CONFIRMATION_KEY"),
+        ({"environment": "production", "secret_key": "k" * 48, "confirmation_key": "short"}, "EHEALTH_CONFIRMATION_KEY"),
+        ({"expiry_sweep_minutes": -1}, "EHEALTH_EXPIRY_SWEEP_MINUTES"),
         ({"environment": "staging"}, "EHEALTH_ENV"),
         ({"default_language": "de"}, "EHEALTH_LANGUAGE"),
         ({"working_week_days": 7}, "EHEALTH_WORKING_WEEK_DAYS"),
@@ -45,7 +48,7 @@ def test_refuses_unsafe_or_unknown_values(changes: dict[str, object], complaint:
 
 
 def test_production_runs_with_a_real_secret() -> None:
-    settings = Settings(environment="production", secret_key="k" * 48).validate()
+    settings = Settings(environment="production", secret_key="k" * 48, confirmation_key="c" * 48).validate()
     assert not settings.is_development
 
 
@@ -57,6 +60,7 @@ def test_development_without_oneid_endpoint_uses_the_simulator(monkeypatch: pyte
     assert not from_env().oneid_simulator
     monkeypatch.setenv("EHEALTH_ENV", "production")
     monkeypatch.setenv("EHEALTH_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("EHEALTH_CONFIRMATION_KEY", "c" * 48)
     with pytest.raises(SettingsError, match="CLIENT_ID"):
         from_env()
 
@@ -65,6 +69,7 @@ def test_production_oneid_needs_its_registered_redirect_address() -> None:
     real = Settings(
         environment="production",
         secret_key="k" * 48,
+        confirmation_key="c" * 48,
         oneid_endpoint="https://sso.egov.uz/sso/oauth/Authorization.do",
         oneid_client_id="ehealth",
         oneid_client_secret="s" * 32,
