@@ -243,9 +243,7 @@ def _checked_line(
         raise ValidationError(N_("Line {line} ({medicine}): describe the pack given."), **params)
     if not BATCH_RE.match((line.batch_number or "").strip()):
         raise ValidationError(
-            N_(
-                "Line {line} ({medicine}): type the batch (series) number from the pack, 3 to 40 letters or digits."
-            ),
+            N_("Line {line} ({medicine}): type the batch (series) number from the pack, 3 to 40 letters or digits."),
             **params,
         )
     return product
@@ -280,12 +278,16 @@ def dispense(
     for item in items.values():
         session.refresh(item)
     seen: set[int] = set()
-    dispenses: list[Dispense] = []
-    for line in lines:
+    checked: list[tuple[DispenseLine, PrescriptionItem, Drug]] = []
+    for line in lines:  # every line is checked before anything is written
         item = items.get(line.item_id)
         if item is None:
             raise NotFound(N_("This medicine is not on the prescription."))
-        product = _checked_line(session, line, item, prescription=prescription, actor=actor, seen=seen)
+        checked.append(
+            (line, item, _checked_line(session, line, item, prescription=prescription, actor=actor, seen=seen))
+        )
+    dispenses: list[Dispense] = []
+    for line, item, product in checked:
         changed = session.execute(
             update(PrescriptionItem)
             .where(
