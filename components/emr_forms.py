@@ -52,6 +52,7 @@ KIND_LABELS: dict[str, str] = {
     TimelineKind.ADMISSION: N_("Admission"),
     TimelineKind.DISCHARGE: N_("Discharge"),
     TimelineKind.PRESCRIPTION: N_("Prescription"),
+    TimelineKind.DISPENSE: N_("Dispensed"),
 }
 CONDITION_KINDS: dict[str, str] = {
     ConditionKind.PRELIMINARY: N_("Preliminary diagnosis"),

@@ -17,7 +17,13 @@ from ehealth.audit.trail import Actor
 from ehealth.emr.models import Encounter, EncounterKind, EncounterState, Referral, ReferralKind
 from ehealth.hospital.models import Admission, AdmissionType, Discharge, DischargeOutcome
 from ehealth.patients.models import Patient
-from ehealth.prescription.models import ConfirmationKind, Prescription, PrescriptionCategory, PrescriptionItem
+from ehealth.prescription.models import (
+    ConfirmationKind,
+    Dispense,
+    Prescription,
+    PrescriptionCategory,
+    PrescriptionItem,
+)
 from ehealth.reference.models import Department, DepartmentKind, Drug, DrugCategory, Organization, OrganizationKind
 from tests import factories
 
@@ -182,6 +188,33 @@ def prescription(session: Session, visit: Encounter, issued: datetime) -> Prescr
             quantity=30,
         )
     )
+    session.flush()
+    return row
+
+
+def dispense(session: Session, prescription_id: int, when: datetime) -> Dispense:
+    """The whole of a prescription's first item handed over at a new pharmacy by its pharmacist."""
+    item = session.execute(
+        select(PrescriptionItem).where(PrescriptionItem.prescription_id == prescription_id, PrescriptionItem.line == 1)
+    ).scalar_one()
+    pharmacy = factories.organization(session, OrganizationKind.PHARMACY)
+    pharmacist = factories.cabinet(session, pharmacy, Role.PHARMACIST)
+    row = Dispense(
+        patient_id=item.patient_id,
+        organization_id=pharmacy.id,
+        created_by=pharmacist.id,
+        prescription_id=prescription_id,
+        item_id=item.id,
+        drug_id=item.drug_id,
+        quantity=item.quantity,
+        brand=item.brand,
+        strength=item.strength,
+        pack="30 tablet",
+        batch_number="AT2511001",
+        dispensed_at=when,
+    )
+    item.dispensed_quantity = item.quantity
+    session.add(row)
     session.flush()
     return row
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from db import flush, utcnow
@@ -30,6 +30,7 @@ from ehealth.emr.models import (
     Condition,
     ConditionKind,
     Encounter,
+    EncounterKind,
     EncounterState,
     Flag,
     Indicator,
@@ -433,16 +434,51 @@ def clean_instrumental_result(
     }
 
 
+def _outside_eprescription(ctx: EntryContext, title: str) -> None:
+    """Refuse an outpatient medication entry naming an e-prescription-only medicine (ATC J01, H02, H03 in phase 1)
+    that the patient holds no e-prescription for: such medicines are prescribed in no other way (R-12)."""
+    from ehealth.prescription.lifecycle import LIVE_STATES  # noqa: PLC0415  (prescription imports emr models)
+    from ehealth.prescription.models import Prescription, PrescriptionItem  # noqa: PLC0415
+    from ehealth.prescription.rules import RULES  # noqa: PLC0415
+    from ehealth.reference.models import Drug  # noqa: PLC0415
+
+    if ctx.encounter is None or ctx.encounter.kind != EncounterKind.OUTPATIENT:
+        return  # in hospital the ward gives medicines from its own stock: that is treatment, not a prescription
+    named = title.casefold()
+    groups = [Drug.atc_code.startswith(prefix) for prefix in RULES.eprescription_only_atc]
+    catalogue = ctx.session.execute(select(Drug.inn, Drug.brand).where(or_(*groups)).distinct()).all()
+    hits = {inn for inn, brand in catalogue if inn.casefold() in named or (brand and brand.casefold() in named)}
+    if not hits:
+        return
+    held = set(
+        ctx.session.execute(
+            select(PrescriptionItem.inn)
+            .join(Prescription, Prescription.id == PrescriptionItem.prescription_id)
+            .where(Prescription.patient_id == ctx.patient.id, Prescription.state.in_(LIVE_STATES))
+        ).scalars()
+    )
+    missing = sorted(hits - held)
+    if missing:
+        raise ValidationError(
+            N_("{medicine} is prescribed only by e-prescription: write the e-prescription first."),
+            field="title",
+            medicine=missing[0],
+        )
+
+
 def clean_treatment(
     ctx: EntryContext, *, kind: TreatmentKind | str, title: str, performed_at: datetime, text: str | None = None
 ) -> dict[str, Any]:
     """An entry of the course of treatment: a procedure, a medication given or a note."""
-    return {
+    fields = {
         "kind": _choice(TreatmentKind, kind, "kind", N_("Choose procedure, medication or note.")),
         "title": _line(title, "title", 200, required=True),
         "text": _block(text, "text", required=False),
         "performed_at": clean_time(ctx, performed_at, "performed_at"),
     }
+    if fields["kind"] == TreatmentKind.MEDICATION:
+        _outside_eprescription(ctx, fields["title"])
+    return fields
 
 
 def clean_allergy(

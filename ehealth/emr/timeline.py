@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ehealth.access.models import Cabinet
 from ehealth.audit.trail import Actor, record
+from ehealth.calendar import today
 from ehealth.clinical import ClinicalRecord, RecordStatus
 from ehealth.emr.access import check_read
 from ehealth.emr.icd10_search import describe
@@ -45,8 +46,9 @@ from ehealth.errors import ValidationError
 from ehealth.hospital.models import Admission, AdmissionType, Discharge, DischargeOutcome
 from ehealth.i18n import N_, current_language, gettext
 from ehealth.outbox import ClinicalEvent
-from ehealth.prescription.models import Prescription, PrescriptionItem, PrescriptionState
-from ehealth.reference.models import Department, Organization
+from ehealth.prescription.lifecycle import state_on
+from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem, PrescriptionState
+from ehealth.reference.models import Department, Drug, Organization
 
 MAX_LIMIT = 5_000  # a record longer than this is read page by page, not at once
 SEPARATOR = " · "
@@ -66,6 +68,7 @@ class TimelineKind(StrEnum):
     ADMISSION = "admission"
     DISCHARGE = "discharge"
     PRESCRIPTION = "prescription"
+    DISPENSE = "dispense"
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,29 @@ def _discharge(row: Discharge, _extra: Sequence[Any]) -> tuple[str, str]:
 def _prescription(row: Prescription, extra: Sequence[Any]) -> tuple[str, str]:
     (medicines,) = extra
     title = gettext(N_("Prescription {number}"), number=row.number)
-    return title, _join(_label(_PRESCRIPTION_STATES, row.state), medicines, _diagnosis(row.icd10_code))
+    # A live prescription past valid-until reads as expired even before the periodic sweep marks it.
+    state = state_on(row, today())
+    return title, _join(_label(_PRESCRIPTION_STATES, state), medicines, _diagnosis(row.icd10_code))
+
+
+def _dispense_extras(query: Select[Any]) -> Select[Any]:
+    return (
+        query.add_columns(Prescription.number, PrescriptionItem.inn, Drug.unit)
+        .join(Prescription, Prescription.id == Dispense.prescription_id)
+        .join(PrescriptionItem, PrescriptionItem.id == Dispense.item_id)
+        .join(Drug, Drug.id == Dispense.drug_id)
+    )
+
+
+def _dispense(row: Dispense, extra: Sequence[Any]) -> tuple[str, str]:
+    number, inn, unit = extra
+    medicine = f"{inn} {row.strength}" + (f" ({row.brand})" if row.brand else "")
+    return gettext(N_("Dispensed at the pharmacy")), _join(
+        gettext(N_("Prescription {number}"), number=number),
+        medicine,
+        f"{row.quantity} {unit}",
+        gettext(N_("batch {batch}"), batch=row.batch_number),
+    )
 
 
 _SOURCES: tuple[_Source, ...] = (
@@ -279,6 +304,7 @@ _SOURCES: tuple[_Source, ...] = (
     _Source(TimelineKind.ADMISSION, Admission, Admission.admitted_at, _admission, _admission_extras),
     _Source(TimelineKind.DISCHARGE, Discharge, Discharge.discharged_at, _discharge),
     _Source(TimelineKind.PRESCRIPTION, Prescription, Prescription.issued_at, _prescription),
+    _Source(TimelineKind.DISPENSE, Dispense, Dispense.dispensed_at, _dispense, _dispense_extras),
 )
 
 

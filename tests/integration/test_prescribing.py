@@ -279,3 +279,22 @@ def test_audit_names_the_acting_doctor(session: Session, place: Setting) -> None
     ).scalar_one()
     assert (event.actor_id, event.actor_role, event.patient_id) == (place.clinic.doctor.id, "doctor", place.patient.id)
     assert prescription.number in (event.detail or "")
+
+
+def test_an_eprescription_only_medicine_is_recorded_no_other_way(session: Session, place: Setting) -> None:
+    from ehealth.emr.entries import record_treatment  # noqa: PLC0415
+
+    def give(title: str) -> object:
+        return record_treatment(
+            session, encounter_id=place.clinic.visit.id, kind="medication", title=title,
+            performed_at=place.clinic.visit.started_at + timedelta(minutes=5), actor=place.doctor,
+        )  # fmt: skip
+
+    with pytest.raises(ValidationError) as refused:
+        give("Amoksil 500 mg 3 mahal")  # by brand
+    assert refused.value.params["medicine"] == "Amoksitsillin"
+    with pytest.raises(ValidationError):
+        give("Prednizolon 5 mg")  # H02
+    give("Paratsetamol 500 mg")  # sold over the counter: a plain treatment entry
+    place.issue(session, place.order(place.item(AMOXICILLIN)))
+    give("Amoksitsillin 500 mg, birinchi doza")  # now held on an e-prescription

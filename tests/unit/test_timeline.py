@@ -24,6 +24,7 @@ from ehealth.emr.models import Flag, Observation, ReferralKind, TreatmentRecord
 from ehealth.emr.timeline import TimelineItem, TimelineKind, timeline
 from ehealth.errors import ValidationError
 from ehealth.i18n import language
+from ehealth.prescription.models import Prescription
 from ehealth.reference.models import OrganizationKind
 from tests import emr_factories as ef
 from tests import factories
@@ -67,6 +68,7 @@ def build(session: Session) -> Record:
         actor=c.as_nurse,
     ).id
     ids["prescription"] = ef.prescription(session, c.visit, now - timedelta(minutes=25)).id
+    ids["dispense"] = ef.dispense(session, ids["prescription"], now - timedelta(minutes=10)).id
     ids["study"] = entries.record_instrumental_result(
         session,
         encounter_id=c.visit.id,
@@ -114,7 +116,7 @@ def test_every_kind_of_entry_newest_first(session: Session) -> None:
     assert [item.when for item in items] == sorted((item.when for item in items), reverse=True)
     # Ten days ago at another organization: the stay and its admission, at the same moment.
     assert {item.kind for item in items[-2:]} == {TimelineKind.ENCOUNTER, TimelineKind.ADMISSION}
-    assert len(items) == 14  # 2 encounters, 3 indicators (a pulse and its correction), one of each other kind
+    assert len(items) == 15  # 2 encounters, 3 indicators (a pulse and its correction), one of each other kind
 
 
 def test_items_say_what_where_and_by_whom(session: Session) -> None:
@@ -229,11 +231,23 @@ def test_the_number_of_queries_does_not_grow_with_the_record(session: Session) -
             effective_at=utcnow() - timedelta(minutes=n),
             actor=c.as_nurse,
         )
-        ef.prescription(session, c.visit, utcnow() - timedelta(minutes=n))
+        given = ef.prescription(session, c.visit, utcnow() - timedelta(minutes=n))
+        ef.dispense(session, given.id, utcnow() - timedelta(minutes=n))
         ef.hospital_stay(session, c.patient, utcnow() - timedelta(days=40 + n), utcnow() - timedelta(days=35 + n))
     session.flush()
     session.expire_all()
     with statements(session) as large:
         items = timeline(session, c.patient.id, actor=c.as_doctor)
-    assert len(items) == 14 + 15 * 5
-    assert len(large) == len(small) and len(large) <= 20
+    assert len(items) == 15 + 15 * 6
+    assert len(large) == len(small) and len(large) <= 21
+
+
+def test_a_dispense_names_its_prescription_quantity_and_batch(session: Session) -> None:
+    record = build(session)
+    c, ids = record.clinic, record.ids
+    with language("en"):
+        items = timeline(session, c.patient.id, actor=c.as_doctor)
+    number = session.get(Prescription, ids["prescription"]).number  # type: ignore[union-attr]
+    given = find(items, TimelineKind.DISPENSE, ids["dispense"])
+    assert given.title == "Dispensed at the pharmacy"
+    assert number in given.detail and "30 tablet" in given.detail and "batch AT2511001" in given.detail
