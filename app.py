@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
-from auth import cabinet_choice, callbacks, throttle
+from auth import cabinet_choice, callbacks, document_signing, throttle
 from auth import session as auth_session
 from auth.eimzo_views import init_eimzo
 from auth.session import STATIC_PREFIXES
@@ -66,6 +66,7 @@ def create_server(settings: Settings) -> Flask:
     server.jinja_env.globals.update(role_label=role_label)
     server.register_blueprint(auth_bp)
     server.register_blueprint(cabinet_choice.bp)
+    server.register_blueprint(document_signing.bp)
     throttle.init_app(server, settings)
     init_oneid(server, settings)
     init_eimzo(server, settings)
@@ -73,6 +74,12 @@ def create_server(settings: Settings) -> Flask:
     server.register_error_handler(HTTPException, _error_page)
     server.register_error_handler(InternalServerError, _error_page)
     server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    if settings.expiry_sweep_minutes:
+        from ehealth.prescription.sweep import start_background  # noqa: PLC0415
+
+        server.extensions["ehealth.prescription_sweep"] = start_background(
+            db.make_session_factory(engine), settings.expiry_sweep_minutes
+        )
     return server
 
 

@@ -51,8 +51,10 @@ class Settings:
     # Seals the OneID-session confirmation of each prescription (HMAC), so that a changed row is caught at the
     # pharmacy; kept apart from secret_key so that rotating session cookies does not void prescriptions.
     confirmation_key: str = "development-only-confirmation-key"  # noqa: S105  (refused in production)
-    # How often the portal marks prescriptions past valid-until as expired (0: only `manage expire-prescriptions`).
-    expiry_sweep_minutes: int = 60
+    # How often the portal marks prescriptions past valid-until as expired and sends pending SMS (0: only
+    # `python -m ehealth.manage sweep-prescriptions`). The environment default is 60; a Settings built in code
+    # (tests) runs no background work unless asked.
+    expiry_sweep_minutes: int = 0
     default_language: str = "uz"
     # 5- or 6-day working week for the deadline arithmetic of clauses 3 and 10.
     working_week_days: int = 5
@@ -171,7 +173,7 @@ def from_env() -> Settings:
         warehouse_path=Path(_env("WAREHOUSE_PATH", str(Settings.warehouse_path))),
         secret_key=_env("SECRET_KEY", Settings.secret_key),
         confirmation_key=_env("CONFIRMATION_KEY", Settings.confirmation_key),
-        expiry_sweep_minutes=int(_env("EXPIRY_SWEEP_MINUTES", str(Settings.expiry_sweep_minutes))),
+        expiry_sweep_minutes=int(_env("EXPIRY_SWEEP_MINUTES", "60")),
         default_language=_env("LANGUAGE", Settings.default_language),
         working_week_days=int(_env("WORKING_WEEK_DAYS", str(Settings.working_week_days))),
         session_idle_hours=float(_env("SESSION_IDLE_HOURS", str(Settings.session_idle_hours))),

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, redirect, render_template, request, session
-from flask_login import login_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from auth.redirects import safe_next
+from auth.session import start_session
 from auth.user import PortalUser
 from db import request_transaction, utcnow
 from ehealth.access.models import Cabinet
@@ -97,6 +97,5 @@ def chosen() -> BaseResponse:
             session.pop(PENDING, None)
             return redirect("/login")
         record(db, who.actor(request.remote_addr), pending.action, object_type="cabinet", object_id=who.cabinet_id)
-    session.clear()
-    login_user(who)
+    start_session(who, pending.action)
     return redirect(safe_next(pending.next_path))

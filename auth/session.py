@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, request, session
-from flask_login import LoginManager, logout_user
+from flask_login import LoginManager, login_user, logout_user
 
 from auth.user import Anonymous, PortalUser
 from db import request_transaction, utcnow
@@ -13,6 +13,9 @@ from ehealth.access.models import Cabinet
 from settings import Settings
 
 LAST_SEEN = "last_seen"
+# How the person proved who they are at sign-in (oneid / eimzo) and when: a prescription may be confirmed by a
+# live OneID session (PRESCRIPTION.md).
+SIGNED_IN_WITH = "signed_in_with"
 # Static files: not user activity, and rewriting the session cookie on each of them costs every page load.
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 
@@ -24,6 +27,24 @@ def _load_user(user_id: str) -> PortalUser | None:
         cabinet = db.get(Cabinet, int(user_id))
         # A cabinet blocked, archived or purged after sign-in loses its session at the next request.
         return PortalUser.of(cabinet) if cabinet is not None else None
+
+
+def start_session(who: PortalUser, action: str) -> None:
+    """A fresh session (no fixation) for `who`, remembering how they signed in (`sign_in.oneid`, ...)."""
+    session.clear()
+    login_user(who)
+    session[SIGNED_IN_WITH] = {"kind": action.rsplit(".", 1)[-1], "at": utcnow().isoformat()}
+
+
+def signed_in_with() -> tuple[str, datetime] | None:
+    """(kind, time) of this session's sign-in, or None if it is not known."""
+    value = session.get(SIGNED_IN_WITH)
+    if not isinstance(value, dict) or not isinstance(value.get("kind"), str) or not isinstance(value.get("at"), str):
+        return None
+    try:
+        return value["kind"], datetime.fromisoformat(value["at"])
+    except ValueError:
+        return None
 
 
 def init_app(server: Flask, settings: Settings) -> None:

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
@@ -26,6 +26,7 @@ from auth.oneid import (
 )
 from auth.oneid import identify as oneid_identify
 from auth.redirects import safe_next
+from auth.session import start_session
 from auth.simulators import mask
 from auth.user import PortalUser, user
 from db import request_transaction, utcnow
@@ -181,8 +182,7 @@ def sign_in_owner(
     # After the commit, so that a refusal stays in the audit trail.
     if who is None:
         return login_page(gettext(CABINET_INACTIVE if cabinets else NO_CABINET), 403)
-    session.clear()  # a fresh session on sign-in: no fixation
-    login_user(who)
+    start_session(who, action)  # a fresh session on sign-in: no fixation
     return redirect(next_path)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from auth import eimzo
 from auth.eimzo_views import SIMULATOR_KEY
+from auth.session import SIGNED_IN_WITH
 from auth.simulators import SimulatorRefused
 from auth.simulators import eimzo as simulator
 from auth.simulators.eimzo import RunningSimulator
@@ -104,6 +105,8 @@ def test_owner_signs_in_with_their_certificate(
     assert client.get("/cabinet").status_code == 200
     event = last_event(engine)
     assert (event.action, event.actor_id, event.outcome) == ("sign_in.eimzo", people.active, Outcome.SUCCESS)
+    with client.session_transaction() as kept:  # a prescription may later be confirmed by how the session began
+        assert kept[SIGNED_IN_WITH]["kind"] == "eimzo"
     serial = format(sim.state.keys[people.active_pinfl].certificate.serial_number, "x")
     with Session(engine) as session:
         identity = session.execute(

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app import create_app
+from auth.session import SIGNED_IN_WITH
 from auth.simulators import SimulatorRefused
 from auth.simulators import oneid as simulator
 from auth.simulators.oneid import RunningSimulator
@@ -107,6 +108,8 @@ def test_owner_signs_in_through_oneid(client: FlaskClient, people: People, engin
     assert client.get("/cabinet").status_code == 200
     event = last_event(engine)
     assert (event.action, event.actor_id, event.outcome) == ("sign_in.oneid", people.active, Outcome.SUCCESS)
+    with client.session_transaction() as kept:  # a live OneID session may confirm a prescription
+        assert kept[SIGNED_IN_WITH]["kind"] == "oneid"
     with Session(engine) as session:
         identity = session.execute(select(LoginIdentity).where(LoginIdentity.cabinet_id == people.active)).scalar_one()
     assert identity.kind == IdentityKind.ONEID and identity.pinfl == pinfl and identity.last_used_at is not None
@@ -266,6 +269,8 @@ def test_a_person_with_two_cabinets_chooses_one(client: FlaskClient, engine: Eng
     assert chosen.status_code == 302 and chosen.location == "/cabinet"
     event = last_event(engine)
     assert (event.action, event.actor_id, event.outcome) == ("sign_in.oneid", ids[1], Outcome.SUCCESS)
+    with client.session_transaction() as kept:
+        assert kept[SIGNED_IN_WITH]["kind"] == "oneid"
     assert client.get("/login/choose").status_code == 302  # the offer is used up
     with Session(engine) as session:
         assert {row.cabinet_id for row in session.execute(select(LoginIdentity)).scalars()} >= set(ids)
