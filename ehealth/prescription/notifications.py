@@ -17,8 +17,10 @@ from ehealth.prescription.models import NotificationState, PatientNotification, 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# The SMS goes out in Uzbek (translated from this msgid in the uz catalog).
 ISSUED = N_(
-    "Elektron retsept {number} yozildi, {date} gacha amal qiladi. Dorixonada raqamni va JSHSHIRingizni ayting."
+    "Your e-prescription {number} has been issued and is valid until {date}. "
+    "At the pharmacy, give this number and your PINFL."
 )
 
 

@@ -385,9 +385,7 @@ def review(
     category = result.category = _category(order.category, result)
     if not 1 <= len(order.items) <= rules.max_items:
         result.problems.append(
-            Problem(
-                Rule.ITEMS, 0, N_("A prescription holds from 1 to {max} medicines."), {"max": str(rules.max_items)}
-            )
+            Problem(Rule.ITEMS, 0, N_("A prescription holds from 1 to {max} medicines."), {"max": str(rules.max_items)})
         )
     seen: set[int] = set()
     for line, item in enumerate(order.items, start=1):
