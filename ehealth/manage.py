@@ -49,7 +49,12 @@ def setup(settings: Settings) -> None:
             from ehealth.demo import generate  # noqa: PLC0415
 
             print(f"Seeding demo data: {settings.demo_patients} patients (seed {settings.demo_seed}) …")
-            report = generate(engine, patients=settings.demo_patients, seed=settings.demo_seed)
+            report = generate(
+                engine,
+                patients=settings.demo_patients,
+                seed=settings.demo_seed,
+                seal_key=settings.confirmation_key.encode(),
+            )
             print(report.summary())
     finally:
         engine.dispose()

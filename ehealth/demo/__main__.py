@@ -28,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(args.database_url)
     try:
         report = generate(
-            engine, patients=args.patients, seed=args.seed, today=args.today, batch=args.batch, progress=not args.quiet
+            engine,
+            patients=args.patients,
+            seed=args.seed,
+            today=args.today,
+            batch=args.batch,
+            progress=not args.quiet,
+            seal_key=settings.confirmation_key.encode(),  # the portal's key, so that its pharmacies accept them
         )
     except DemoDataError as error:
         print(error, file=sys.stderr)

@@ -49,6 +49,11 @@ class DrugSpec:
         return self.pack_doses or self.pack_size
 
     @property
+    def doses_per_unit(self) -> int:
+        """How many dose units one unit of the form (Drug.unit: a tablet, an inhaler, a pen) holds."""
+        return self.doses_per_pack // self.pack_size
+
+    @property
     def pack(self) -> str:
         """The pack as a dispense records it: "20 tabletka, blister"."""
         return f"{self.pack_size} {self.unit}"

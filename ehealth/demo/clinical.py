@@ -66,6 +66,8 @@ FOLLOW_UPS: dict[str, tuple[int, int]] = {
 # Specialist diagnoses are seen by the specialist about half the time, else by the family doctor (therapy).
 SPECIALTIES = frozenset({CARDIOLOGY, ENDOCRINOLOGY, NEUROLOGY, SURGERY})
 PREGNANCY_WEEKS = (8, 12, 16, 20, 24, 28, 32, 36)
+# The development sign-in doctor's first adult patients of Tashkent city, whatever the seed (a small run too).
+SIGN_IN_LIST = 12
 
 UNITS = {str(code): rule.unit for code, rule in RULES.items()}
 
@@ -125,6 +127,7 @@ class PatientFile:
     region: RegionInfo
     home: Org
     created: int
+    pinfl: str = ""
     chronic: list[Diagnosis] = field(default_factory=list)
     onset: dict[str, date] = field(default_factory=dict)
     allergy: Allergen | None = None
@@ -184,6 +187,8 @@ class PatientWriter:
         self.districts = districts
         self.sign_in_home = network.polyclinics[TASHKENT_CITY][0]
         self.sign_in_doctor = self.sign_in_home.dept(THERAPY).of("doctor")[0]
+        self.sign_in_seen_today = False  # until then, each of the sign-in doctor's patients comes today
+        self.sign_in_adults = 0
         self.hospital: HospitalLike | None = None
 
     # --- the patient ----------------------------------------------------------------------------------------------
@@ -195,6 +200,11 @@ class PatientWriter:
         region = _REGIONS.pick(rng)
         area = rng.choice(region.areas)
         home = rng.choice(self.network.polyclinics[region.id])
+        adult = (clock.today - person.birth_date).days >= 18 * 366
+        sign_in = region.id == TASHKENT_CITY and adult and self.sign_in_adults < SIGN_IN_LIST
+        if sign_in:
+            home = self.sign_in_home
+            self.sign_in_adults += 1
         # Someone born today was born this morning: nothing happens after "now".
         birth = midnight(person.birth_date)
         born = birth + rng.randrange(max(HOUR, min(DAY, clock.now - birth - HOUR)))
@@ -214,14 +224,14 @@ class PatientWriter:
             "region_id": region.id, "district_id": district_for(self.districts, region.id, area),
             "registered_by_organization_id": home.id, "created_by": registrar, "created_at": moment, "updated_at": moment,
         })  # fmt: skip
-        file = PatientFile(patient_id, person.sex, born, region, home, created)
-        self._profile(file)
+        file = PatientFile(patient_id, person.sex, born, region, home, created, person.pinfl)
+        self._profile(file, sign_in=sign_in)
         for visit in sorted(self._plan_visits(file), key=lambda visit: visit.start):
             self.visit(file, visit.start, visit.diagnosis, profile=visit.profile)
         if self.hospital is not None:
             self.hospital.admissions(file)
 
-    def _profile(self, file: PatientFile) -> None:
+    def _profile(self, file: PatientFile, *, sign_in: bool = False) -> None:
         """Chronic diseases by age and sex, the body they go with, an allergy, the family doctors."""
         rng, clock = self.rng, self.clock
         age = file.age(clock.now)
@@ -259,7 +269,7 @@ class PatientWriter:
         therapists = home.dept(THERAPY).of("doctor")
         # The development sign-in doctor (the first therapist of the first Tashkent polyclinic) keeps a full list,
         # so that whoever tries the portal sees their own patients, visits and prescriptions, today's included.
-        mine = home is self.sign_in_home and rng.random() < 0.6
+        mine = home is self.sign_in_home and (rng.random() < 0.6 or sign_in)
         file.therapist = self.sign_in_doctor if mine else rng.choice(therapists)
         file.pediatrician = rng.choice(home.dept(PEDIATRICS).of("doctor"))
 
@@ -280,8 +290,10 @@ class PatientWriter:
         for dx in file.chronic:
             low, high = FOLLOW_UPS[dx.code]
             visits.extend(Visit(self._moment(first, last), dx) for _ in range(rng.randint(low, high)))
-        # A few patients are seen this morning: their visits are still open.
-        seen_today = 0.15 if file.therapist == self.sign_in_doctor else 0.004
+        # A few patients are seen this morning: their visits are still open. The sign-in doctor's patients come
+        # today until one of them has been seen, so that doctor always has a visit today.
+        mine = file.therapist == self.sign_in_doctor
+        seen_today = (0.15 if self.sign_in_seen_today else 1.0) if mine else 0.004
         if rng.random() < seen_today and (dx := self._acute(file, acute)) is not None:
             visits.append(Visit(midnight(clock.today) + rng.randrange(8 * HOUR, 11 * HOUR + 30 * MINUTE), dx))
         if file.sex == "female" and 18 <= age < 44 and rng.random() < 0.25:
@@ -345,6 +357,7 @@ class PatientWriter:
         else:
             doctor = rng.choice(dept.of("doctor") or org.anyone(THERAPY, "doctor"))
         is_open = start >= midnight(clock.today)
+        self.sign_in_seen_today = self.sign_in_seen_today or (is_open and doctor == self.sign_in_doctor)
         cancelled = not is_open and rng.random() < 0.01
         end = None if is_open or cancelled else start + rng.randrange(10 * MINUTE, 40 * MINUTE)
         state = "cancelled" if cancelled else "open" if is_open else "closed"
@@ -402,6 +415,8 @@ class PatientWriter:
                     dx.code,
                     dx.chronic,
                     dx.reimbursable,
+                    file.pinfl,
+                    entry.org.stir,
                 )
                 self.prescriber.prescribe(order, drugs)
 

@@ -22,6 +22,7 @@ from ehealth.demo.sink import ID_TABLES, Sink
 from ehealth.demo.staff import StaffBuilder
 from ehealth.identifiers import TASHKENT
 from ehealth.reference.models import District, Organization, Region
+from settings import Settings
 
 # Rows held in memory before they are written (inside the batch's transaction): bounds memory whatever `batch` is.
 CHUNK_ROWS = 20_000
@@ -64,13 +65,22 @@ class DemoReport:
 
 
 def generate(
-    engine: Engine, *, patients: int, seed: int, today: date | None = None, batch: int = 5000, progress: bool = True
+    engine: Engine,
+    *,
+    patients: int,
+    seed: int,
+    today: date | None = None,
+    batch: int = 5000,
+    progress: bool = True,
+    seal_key: bytes | None = None,
 ) -> DemoReport:
     """Fill an empty, migrated database with demo data for `patients` patients; same arguments, same data."""
     if patients < 0:
         raise ValueError(f"patients must be 0 or more, not {patients}")
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
+    # Prescriptions are sealed with the portal's confirmation key, so that its pharmacies accept them.
+    seal_key = Settings().confirmation_key.encode() if seal_key is None else seal_key
     today = today or datetime.now(TASHKENT).date()  # today in Uzbekistan, whatever the server's zone
     started = time.perf_counter()
     # One random stream for the whole run: the data depend on (patients, seed, today) only, not on `batch`.
@@ -92,7 +102,7 @@ def generate(
             StaffBuilder(env, people, network).build()
             sink.flush()
             conn.commit()
-            prescriber = Prescriber(env, network, drug_ids)
+            prescriber = Prescriber(env, network, drug_ids, seal_key=seal_key)
             writer = PatientWriter(env, people, network, prescriber, districts)
             HospitalWriter(env, network, writer, prescriber, patients)
             with tqdm(total=patients, unit="patient", file=sys.stderr, disable=not progress, desc="Demo data") as bar:
@@ -155,7 +165,9 @@ def _drugs(ids: Ids, sink: Sink) -> dict[str, int]:
         sink.add("drug", {
             "id": drug_ids[drug.atc], "inn": drug.inn, "brand": drug.brand, "form": drug.form, "strength": drug.strength,
             "unit": drug.unit, "pack_size": drug.pack_size, "atc_code": drug.atc, "category": str(drug.category),
-            "eprescription_only": drug.eprescription_only, "is_active": True,
+            "eprescription_only": drug.eprescription_only, "is_active": True, "dose_unit": drug.dose_unit,
+            "doses_per_unit": drug.doses_per_unit, "usual_dose": float(drug.dose), "usual_intakes": drug.intakes,
+            "usual_days": drug.days, "route": drug.route,
         })  # fmt: skip
     return drug_ids
 

@@ -323,5 +323,5 @@ class HospitalWriter(HospitalLike):
             reimbursable = stay.code.startswith(REIMBURSED_PREFIXES)
             issued = plan.discharged - rng.randrange(20 * MINUTE, 60 * MINUTE)
             order = Order(plan.file.id, plan.file.region.id, hospital.id, plan.attending, plan.encounter_id, issued,
-                          stay.code, reimbursable, reimbursable)  # fmt: skip
+                          stay.code, reimbursable, reimbursable, plan.file.pinfl, hospital.stir)  # fmt: skip
             self.prescriber.prescribe(order, drugs)

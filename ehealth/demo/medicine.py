@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ehealth.emr.models import Modality
+from ehealth.prescription.rules import RULES
 
 # Department profiles (Department.profile) that see patients.
 THERAPY = "therapy"
@@ -16,8 +17,8 @@ ENDOCRINOLOGY = "endocrinology"
 SURGERY = "surgery"
 INTENSIVE_CARE = "intensive_care"
 
-# ICD-10 prefixes for which medicines are reimbursed (hypertension, IHD, type 2 diabetes, asthma, COPD).
-REIMBURSED_PREFIXES = ("I10", "I11", "I12", "I13", "I15", "I20", "I21", "I22", "I23", "I24", "I25", "E11", "J45", "J44")
+# ICD-10 prefixes for which medicines are reimbursed (hypertension, IHD, type 2 diabetes, asthma, COPD): the rules'.
+REIMBURSED_PREFIXES: tuple[str, ...] = RULES.reimbursed_icd10_prefixes
 
 
 @dataclass(frozen=True)

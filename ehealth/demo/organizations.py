@@ -25,6 +25,8 @@ PATIENTS_PER_POLYCLINIC = 20_000
 PATIENTS_PER_HOSPITAL = 60_000
 PATIENTS_PER_PHARMACY = 8_000
 MIN_POLYCLINICS, MIN_HOSPITALS, MIN_PHARMACIES = 2, 1, 2
+# The share of pharmacies under contract with the State Health Insurance Fund (each region's first one always is).
+CONTRACTED_PHARMACIES = 0.6
 
 MODULES_BY_KIND: dict[str, tuple[str, ...]] = {
     "polyclinic": ("polyclinic", "emr", "prescription"),
@@ -175,6 +177,9 @@ class Org:
     region: RegionInfo
     area: Area
     created: int  # epoch seconds
+    stir: str = ""
+    # A pharmacy under contract with the State Health Insurance Fund (dispenses reimbursed prescriptions).
+    reimbursement_contract: bool = False
     depts: dict[str, Dept] = field(default_factory=dict)  # by profile
 
     def dept(self, profile: str) -> Dept:
@@ -285,7 +290,7 @@ class OrganizationBuilder:
             polyclinics, hospitals, pharmacies = plan[region.id]
             names = _RegionNames(self.rng, region, polyclinics + hospitals)
             first_polyclinic = self._org("polyclinic", *names.polyclinic())
-            first_pharmacy = self._pharmacy(region)
+            first_pharmacy = self._pharmacy(region, first=True)
             network.polyclinics[region.id] = [first_polyclinic]
             network.polyclinics[region.id].extend(
                 self._org("polyclinic", *names.polyclinic()) for _ in range(polyclinics - 1)
@@ -295,11 +300,15 @@ class OrganizationBuilder:
             network.pharmacies[region.id].extend(self._pharmacy(region) for _ in range(pharmacies - 1))
         return network
 
-    def _pharmacy(self, region: RegionInfo) -> Org:
+    def _pharmacy(self, region: RegionInfo, *, first: bool = False) -> Org:
+        """A pharmacy; the region's first one (the demo sign-in pharmacist's, in Tashkent) is always contracted."""
         brand = self.rng.choice(PHARMACY_BRANDS)
         number = self._pharmacy_numbers.get(brand, 0) + 1
         self._pharmacy_numbers[brand] = number
-        return self._org("pharmacy", f"Dorixona «{brand}» {number}", region, self.rng.choice(region.areas))
+        contract = self.rng.random() < CONTRACTED_PHARMACIES or first
+        return self._org(
+            "pharmacy", f"Dorixona «{brand}» {number}", region, self.rng.choice(region.areas), contract=contract
+        )
 
     # --- rows -------------------------------------------------------------------------------------------------
 
@@ -320,6 +329,7 @@ class OrganizationBuilder:
         *,
         name_ru: str | None = None,
         street: str | None = None,
+        contract: bool = False,
     ) -> Org:
         rng, clock = self.rng, self.clock
         org_id = self.ids.take("organization")
@@ -341,15 +351,16 @@ class OrganizationBuilder:
         district_id, area_text = self._district(region, area)
         text = f"Toshkent shahri, {area_text}, {street}" if street else address(rng, region, area)
         moment = at(created)
+        stir = self._stir()
         self.sink.add("organization", {
-            "id": org_id, "name": name, "name_ru": name_ru, "kind": kind, "stir": self._stir(),
+            "id": org_id, "name": name, "name_ru": name_ru, "kind": kind, "stir": stir,
             "licence_number": licence_number, "licence_date": licence_date, "licence_valid_until": licence_until,
             "region_id": region.id, "district_id": district_id, "address": text, "is_active": True,
-            "created_at": moment, "updated_at": moment,
+            "reimbursement_contract": contract, "created_at": moment, "updated_at": moment,
         })  # fmt: skip
         for module in MODULES_BY_KIND.get(kind, ()):
             self.sink.add("organization_module", {"organization_id": org_id, "module": module, "enabled_at": moment})
-        org = Org(org_id, kind, name, region, area, created)
+        org = Org(org_id, kind, name, region, area, created, stir, contract)
         for plan in DEPTS_BY_KIND[kind]:
             org.depts[plan.profile] = self._department(org, plan)
         return org

@@ -280,15 +280,15 @@ def dispense(
     seen: set[int] = set()
     checked: list[tuple[DispenseLine, PrescriptionItem, Drug]] = []
     for line in lines:  # every line is checked before anything is written
-        item = items.get(line.item_id)
-        if item is None:
+        listed = items.get(line.item_id)
+        if listed is None:
             raise NotFound(N_("This medicine is not on the prescription."))
         checked.append(
-            (line, item, _checked_line(session, line, item, prescription=prescription, actor=actor, seen=seen))
+            (line, listed, _checked_line(session, line, listed, prescription=prescription, actor=actor, seen=seen))
         )
     dispenses: list[Dispense] = []
     for line, item, product in checked:
-        changed = session.execute(
+        changed = session.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
             update(PrescriptionItem)
             .where(
                 PrescriptionItem.id == item.id,

@@ -312,6 +312,25 @@ def _category_rules(review: Review, order: Order, category: PrescriptionCategory
                 {"code": review.icd10_code},
             )
         )
+    if order.repeats and category == PrescriptionCategory.CHRONIC:
+        valid = rules.validity_days[category]
+        for planned in review.lines:
+            if planned.duration_days * (1 + order.repeats) > valid:
+                problems.append(
+                    Problem(
+                        Rule.REPEATS,
+                        planned.line,
+                        N_(
+                            "Line {line}: {fills} courses of {days} days do not fit in the {valid} days the prescription is valid."
+                        ),
+                        {
+                            "line": str(planned.line),
+                            "fills": str(1 + order.repeats),
+                            "days": str(planned.duration_days),
+                            "valid": str(valid),
+                        },
+                    )
+                )
     if order.repeats and category != PrescriptionCategory.CHRONIC:
         problems.append(Problem(Rule.REPEATS, 0, N_("Only a chronic prescription may be marked repeat.")))
     elif not 0 <= order.repeats <= rules.max_repeats:

@@ -126,12 +126,12 @@ def test_quantity_is_computed_and_editable_up_to_whole_packs(session: Session, p
 
 def test_a_repeat_chronic_prescription_may_be_dispensed_several_fills(session: Session, place: Setting) -> None:
     prescription = place.issue(
-        session, place.order(place.item(AMLODIPINE, duration_days=30), category="chronic", icd10="I10", repeats=2)
+        session, place.order(place.item(AMLODIPINE, duration_days=20), category="chronic", icd10="I10", repeats=2)
     )
     item = session.execute(
         select(PrescriptionItem).where(PrescriptionItem.prescription_id == prescription.id)
     ).scalar_one()
-    assert (item.quantity, item.fills, item.prescribed_total) == (30, 3, 90)
+    assert (item.quantity, item.fills, item.prescribed_total) == (20, 3, 60)  # three 20-day courses in 60 days
 
 
 @pytest.mark.parametrize(
@@ -159,6 +159,7 @@ def test_a_repeat_chronic_prescription_may_be_dispensed_several_fills(session: S
         (lambda p: p.order(p.item(AMOXICILLIN), repeats=1), Rule.REPEATS),
         (lambda p: p.order(p.item(AMLODIPINE), category="chronic", icd10="I10", repeats=RULES.max_repeats + 1), Rule.REPEATS),
         (lambda p: p.order(p.item(AMOXICILLIN), category="weekly"), Rule.CATEGORY),
+        (lambda p: p.order(p.item(AMLODIPINE, duration_days=30), category="chronic", icd10="I10", repeats=2), Rule.REPEATS),
     ],
 )  # fmt: skip
 def test_each_blocking_rule_stops_the_save_and_names_itself(
