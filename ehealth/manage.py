@@ -1,5 +1,6 @@
 """Operational commands: migrate the database, seed demo data when empty (`python -m ehealth.manage setup`), purge
-archived cabinets past their retention (`python -m ehealth.manage purge-archive [--dry-run]`)."""
+archived cabinets past their retention (`python -m ehealth.manage purge-archive [--dry-run]`), expire prescriptions
+past valid-until and send pending SMS (`python -m ehealth.manage sweep-prescriptions`)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,20 @@ def purge_archive(url: str, today: date, *, dry_run: bool = False) -> list[int]:
     return ids
 
 
+def sweep_prescriptions(url: str, today: date) -> None:
+    """Expire the prescriptions past valid-until on `today` and send the pending SMS (the portal does it hourly)."""
+    import ehealth.models  # noqa: F401, PLC0415  (every table, so the mapper can order the writes)
+    from ehealth.prescription.notifications import LoggingGateway  # noqa: PLC0415
+    from ehealth.prescription.sweep import sweep  # noqa: PLC0415
+
+    engine = make_engine(url)
+    try:
+        report = sweep(make_session_factory(engine), today=today, gateway=LoggingGateway())
+    finally:
+        engine.dispose()
+    print(f"Expired {report.expired} prescription(s) past valid-until on {today}; sent {report.sent} SMS.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m ehealth.manage", description=__doc__)
@@ -105,12 +120,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="YYYY-MM-DD",
         help="the date to judge retention on (default: today in Tashkent)",
     )
+    sweep_parser = commands.add_parser(
+        "sweep-prescriptions", help="expire prescriptions past valid-until and send pending SMS to patients"
+    )
+    sweep_parser.add_argument(
+        "--today", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD", help="default: today in Tashkent"
+    )
     args = parser.parse_args(argv)
     settings = from_env()
     if args.command == "migrate":
         migrate(settings.database_url)
     elif args.command == "setup":
         setup(settings)
+    elif args.command == "sweep-prescriptions":
+        sweep_prescriptions(settings.database_url, args.today or today())
     else:
         purge_archive(settings.database_url, args.today or today(), dry_run=args.dry_run)
     return 0
