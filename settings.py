@@ -50,7 +50,7 @@ class Settings:
     secret_key: str = "development-only-secret-change-me"  # noqa: S105  (refused in production by validate)
     # Seals the OneID-session confirmation of each prescription (HMAC), so that a changed row is caught at the
     # pharmacy; kept apart from secret_key so that rotating session cookies does not void prescriptions.
-    confirmation_key: str = "development-only-confirmation-key"  # noqa: S105  (refused in production)
+    confirmation_key: str = "development-only-confirmation-key"
     # How often the portal marks prescriptions past valid-until as expired and sends pending SMS (0: only
     # `python -m ehealth.manage sweep-prescriptions`). The environment default is 60; a Settings built in code
     # (tests) runs no background work unless asked.

@@ -13,6 +13,7 @@ from ehealth.access.models import (
 )
 from ehealth.audit.models import Outcome
 from ehealth.i18n import N_, gettext
+from ehealth.prescription.models import PrescriptionCategory, PrescriptionState
 from ehealth.reference.models import Module, OrganizationKind
 
 _LABELS: dict[str, str] = {
@@ -69,6 +70,19 @@ _DECISION: dict[str, str] = {
     ReviewDecision.RIGHTS_CHANGED: N_("Role changed"),
     ReviewDecision.BLOCKED: N_("Blocked"),
 }
+_PRESCRIPTION_STATE: dict[str, str] = {
+    PrescriptionState.ACTIVE: N_("Active"),
+    PrescriptionState.PARTIALLY_DISPENSED: N_("Partly dispensed"),
+    PrescriptionState.DISPENSED: N_("Dispensed"),
+    PrescriptionState.CANCELLED: N_("Cancelled"),
+    PrescriptionState.EXPIRED: N_("Expired"),
+}
+_PRESCRIPTION_CATEGORY: dict[str, str] = {
+    PrescriptionCategory.REGULAR: N_("Regular"),
+    PrescriptionCategory.CHRONIC: N_("Chronic"),
+    PrescriptionCategory.REIMBURSED: N_("Reimbursed"),
+    PrescriptionCategory.CONTROLLED: N_("Controlled"),
+}
 
 
 def role_label(role: str) -> str:
@@ -119,3 +133,13 @@ def notice_label(code: str) -> str:
 def decision_label(decision: str) -> str:
     """An inventory review's decision in the current language."""
     return gettext(_DECISION[decision]) if decision in _DECISION else decision
+
+
+def prescription_state_label(state: str) -> str:
+    """Where a prescription stands (active, partly dispensed, ...), in the current language."""
+    return gettext(_PRESCRIPTION_STATE[state]) if state in _PRESCRIPTION_STATE else state
+
+
+def prescription_category_label(category: str) -> str:
+    """A prescription's category (regular, chronic, reimbursed, controlled), in the current language."""
+    return gettext(_PRESCRIPTION_CATEGORY[category]) if category in _PRESCRIPTION_CATEGORY else category

@@ -30,7 +30,7 @@ from ehealth.emr.models import ReferralKind
 from ehealth.emr.referrals import open_referrals
 from ehealth.errors import DomainError, NotFound, ValidationError
 from ehealth.hospital.board import BoardBed, board_version, occupancy, ward_board
-from ehealth.hospital.models import AdmissionType, BedMoveReason, DischargeOutcome
+from ehealth.hospital.models import Admission, AdmissionType, BedMoveReason, DischargeOutcome
 from ehealth.hospital.stays import admit, discharge, transfer, transfer_hospitals
 from ehealth.i18n import N_, current_language, gettext
 from ehealth.patients.models import Patient
@@ -181,6 +181,34 @@ def _icd10_options(typed: object, chosen: object) -> list[dict[str, str]]:
     return options
 
 
+def _prescribe_card(stays: list[dict[str, str]]) -> dbc.Card:
+    """The doctor picks a patient in a bed and opens the prescription form of their stay."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2(gettext("Write a prescription"), className="h5"),
+                dbc.Label(gettext("Patient"), html_for="hospital-prescribe-stay", className="small mb-0"),
+                dcc.Dropdown(
+                    id="hospital-prescribe-stay",
+                    options=stays,
+                    placeholder=gettext("Type the patient's name"),
+                    labels={"search": gettext("Search"), "no_options_found": gettext("Nothing found.")},
+                ),
+                dbc.Button(
+                    gettext("Write a prescription"),
+                    id="hospital-prescribe-go",
+                    color="primary",
+                    size="sm",
+                    className="mt-2",
+                    disabled=True,
+                ),
+            ]
+        ),
+        id="hospital-prescribe-card",
+        className="mb-3",
+    )
+
+
 # --- the page ------------------------------------------------------------------------------------------------------
 
 
@@ -204,6 +232,8 @@ def layout(**_query: str) -> html.Div:
             forms.transfer_form(stays, departments, now),
             forms.discharge_form(stays, now),
         ]
+    if who.can(Permission.ADMIT_DISCHARGE) and who.can(Permission.PRESCRIBE):
+        cards.append(_prescribe_card(stays))
     if who.can(Permission.MOVE_BED):
         cards.append(forms.move_form(stays, now))
     every = [{"label": gettext("All departments"), "value": forms.EVERY_DEPARTMENT}, *departments]
@@ -426,6 +456,38 @@ def admit_patient(
         now,
         now,
     )
+
+
+@callback(
+    Output("hospital-prescribe-stay", "options"),
+    Output("hospital-prescribe-stay", "value"),
+    Output("hospital-prescribe-go", "href"),
+    Output("hospital-prescribe-go", "disabled"),
+    Input(forms.BOARD_FOR_DOCTOR, "data"),
+    Input("hospital-prescribe-stay", "value"),
+)
+@requires(Permission.PRESCRIBE)
+def prescribe_choices(_version: object, stay: object) -> tuple[Any, ...]:
+    """The patients in beds, kept current with the board; the chosen one's stay opens the prescription form."""
+    who = user()
+    if who is None:
+        raise PreventUpdate
+    with request_transaction() as db:
+        stays = forms.stay_options(ward_board(db, who.organization_id))
+        chosen = forms.kept(stay, stays)
+        admission_id = record_id(chosen)
+        encounter_id = (
+            None
+            if admission_id is None
+            else db.execute(
+                select(Admission.encounter_id).where(
+                    Admission.id == admission_id, Admission.organization_id == who.organization_id
+                )
+            ).scalar_one_or_none()
+        )
+    if encounter_id is None:
+        return stays, chosen, None, True
+    return stays, chosen, f"/prescribe/{encounter_id}", False
 
 
 # --- moves between beds --------------------------------------------------------------------------------------------

@@ -506,8 +506,22 @@ def _workspace(who: PortalUser, encounter_id: int) -> Any:
         _referral_form(codes),
         _close_form(),
     ]
+    prescribe = (
+        dbc.Button(
+            gettext("Write a prescription"),
+            href=f"/prescribe/{view.visit.id}",
+            color="primary",
+            outline=True,
+            size="sm",
+            className="mb-3",
+            id="visit-prescribe",
+        )
+        if who.can(Permission.PRESCRIBE)
+        else None
+    )
     return [
         _header(view.visit, view.patient, view.allergies),
+        prescribe,
         dbc.Row(
             [
                 dbc.Col(forms, lg=7),

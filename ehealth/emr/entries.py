@@ -470,15 +470,16 @@ def clean_treatment(
     ctx: EntryContext, *, kind: TreatmentKind | str, title: str, performed_at: datetime, text: str | None = None
 ) -> dict[str, Any]:
     """An entry of the course of treatment: a procedure, a medication given or a note."""
-    fields = {
-        "kind": _choice(TreatmentKind, kind, "kind", N_("Choose procedure, medication or note.")),
-        "title": _line(title, "title", 200, required=True),
+    chosen = _choice(TreatmentKind, kind, "kind", N_("Choose procedure, medication or note."))
+    named = _line(title, "title", 200, required=True) or ""
+    if chosen == TreatmentKind.MEDICATION:
+        _outside_eprescription(ctx, named)
+    return {
+        "kind": chosen,
+        "title": named,
         "text": _block(text, "text", required=False),
         "performed_at": clean_time(ctx, performed_at, "performed_at"),
     }
-    if fields["kind"] == TreatmentKind.MEDICATION:
-        _outside_eprescription(ctx, fields["title"])
-    return fields
 
 
 def clean_allergy(

@@ -234,8 +234,8 @@ def test_a_changed_item_no_longer_matches_its_confirmation(session: Session, pla
 
 
 def test_a_rewritten_hash_does_not_fool_the_seal(session: Session, place: Setting) -> None:
-    from ehealth.prescription import canonical  # noqa: PLC0415
-    from ehealth.prescription.dispensing import canonical_of  # noqa: PLC0415
+    from ehealth.prescription import canonical
+    from ehealth.prescription.dispensing import canonical_of
 
     prescription = place.issue(session, place.order(place.item(AMOXICILLIN)))
     (item,) = _items(session, prescription)

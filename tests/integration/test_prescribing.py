@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ehealth.access.models import Role
 from ehealth.audit.models import AuditEvent
 from ehealth.calendar import today
-from ehealth.emr.models import Allergy, Severity
+from ehealth.emr.models import Allergy, EncounterState, Severity
 from ehealth.errors import NotFound, ValidationError
 from ehealth.outbox import ClinicalEvent
 from ehealth.patients.models import Patient
@@ -24,6 +24,7 @@ from ehealth.prescription.models import (
     NotificationState,
     PatientNotification,
     Prescription,
+    PrescriptionCategory,
     PrescriptionItem,
     PrescriptionWarning,
 )
@@ -106,8 +107,8 @@ def test_validity_follows_the_category(
     assert (
         prescription.valid_until
         == today() + timedelta(days=days)
-        == today() + timedelta(days=RULES.validity_days[category])
-    )  # type: ignore[index]
+        == today() + timedelta(days=RULES.validity_days[PrescriptionCategory(category)])
+    )
 
 
 def test_quantity_is_computed_and_editable_up_to_whole_packs(session: Session, place: Setting) -> None:
@@ -263,7 +264,7 @@ def test_a_correction_cancels_the_old_prescription_and_points_back(session: Sess
 
 def test_a_prescription_on_a_visit_closed_long_ago_is_refused(session: Session, place: Setting) -> None:
     visit = place.clinic.visit
-    visit.state = "closed"
+    visit.state = EncounterState.CLOSED
     visit.ended_at = visit.started_at - timedelta(hours=RULES.after_close_hours + 1)
     visit.started_at = visit.ended_at - timedelta(minutes=20)
     session.flush()
@@ -283,7 +284,7 @@ def test_audit_names_the_acting_doctor(session: Session, place: Setting) -> None
 
 
 def test_an_eprescription_only_medicine_is_recorded_no_other_way(session: Session, place: Setting) -> None:
-    from ehealth.emr.entries import record_treatment  # noqa: PLC0415
+    from ehealth.emr.entries import record_treatment
 
     def give(title: str) -> object:
         return record_treatment(

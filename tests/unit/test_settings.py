@@ -34,7 +34,10 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"environment": "production"}, "EHEALTH_SECRET_KEY"),
         ({"environment": "production", "secret_key": "short"}, "EHEALTH_SECRET_KEY"),
         ({"environment": "production", "secret_key": "k" * 48}, "EHEALTH_CONFIRMATION_KEY"),
-        ({"environment": "production", "secret_key": "k" * 48, "confirmation_key": "short"}, "EHEALTH_CONFIRMATION_KEY"),
+        (
+            {"environment": "production", "secret_key": "k" * 48, "confirmation_key": "short"},
+            "EHEALTH_CONFIRMATION_KEY",
+        ),
         ({"expiry_sweep_minutes": -1}, "EHEALTH_EXPIRY_SWEEP_MINUTES"),
         ({"environment": "staging"}, "EHEALTH_ENV"),
         ({"default_language": "de"}, "EHEALTH_LANGUAGE"),
