@@ -85,7 +85,9 @@ def sign_page() -> BaseResponse | tuple[str, int]:
         content = draft.content
     config: EimzoConfig | None = current_app.extensions.get(EIMZO_KEY)
     if config is None:
-        return _refused(gettext("E-IMZO is not configured on this portal; confirm with your OneID session."), _back(pending))
+        return _refused(
+            gettext("E-IMZO is not configured on this portal; confirm with your OneID session."), _back(pending)
+        )
     callback = url_for("prescription_signing.signed", _external=True)
     running = current_app.extensions.get(SIMULATOR_KEY)
     if running is not None:  # development: the simulator's page stands in for the E-IMZO application
