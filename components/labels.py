@@ -74,7 +74,7 @@ _PRESCRIPTION_STATE: dict[str, str] = {
     PrescriptionState.ACTIVE: N_("Active"),
     PrescriptionState.PARTIALLY_DISPENSED: N_("Partly dispensed"),
     PrescriptionState.DISPENSED: N_("Dispensed"),
-    PrescriptionState.CANCELLED: N_("Cancelled"),
+    PrescriptionState.CANCELLED: N_("Cancelled by the doctor"),  # not "Cancelled": that msgid is an appointment's
     PrescriptionState.EXPIRED: N_("Expired"),
 }
 _PRESCRIPTION_CATEGORY: dict[str, str] = {

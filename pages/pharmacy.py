@@ -24,7 +24,9 @@ from auth.document_signing import confirmer
 from auth.guard import guarded
 from auth.permissions import Permission
 from auth.user import PortalUser, user
+from components.labels import method_label, prescription_category_label
 from components.posted import clicked, record_id, text, typed_date
+from components.prescription_form import state_badge
 from components.tables import table
 from db import request_transaction
 from ehealth.audit.trail import Actor
@@ -34,7 +36,6 @@ from ehealth.i18n import N_, gettext
 from ehealth.identifiers import TASHKENT
 from ehealth.prescription.dispensing import PACK_LENGTH, DispenseLine, Found, ItemView, dispense, find
 from ehealth.prescription.models import (
-    ConfirmationKind,
     Dispense,
     PrescriptionCategory,
     PrescriptionState,
@@ -59,32 +60,6 @@ DAY = "%d.%m.%Y"
 MOMENT = "%d.%m.%Y %H:%M"
 QTY, PRODUCT, PACK, BATCH = "pharmacy-qty", "pharmacy-product", "pharmacy-pack", "pharmacy-batch"
 
-# The labels of the prescription's codes (defined here: components.labels is being edited elsewhere; the lead
-# consolidates them).
-STATES: dict[str, str] = {
-    PrescriptionState.ACTIVE: N_("Active"),
-    PrescriptionState.PARTIALLY_DISPENSED: N_("Partially dispensed"),
-    PrescriptionState.DISPENSED: N_("Dispensed"),
-    PrescriptionState.CANCELLED: N_("Cancelled"),
-    PrescriptionState.EXPIRED: N_("Expired"),
-}
-STATE_COLORS: dict[str, str] = {
-    PrescriptionState.ACTIVE: "success",
-    PrescriptionState.PARTIALLY_DISPENSED: "info",
-    PrescriptionState.DISPENSED: "secondary",
-    PrescriptionState.CANCELLED: "danger",
-    PrescriptionState.EXPIRED: "warning",
-}
-CATEGORIES: dict[str, str] = {
-    PrescriptionCategory.REGULAR: N_("Regular"),
-    PrescriptionCategory.CHRONIC: N_("Chronic (repeat)"),
-    PrescriptionCategory.REIMBURSED: N_("Reimbursed"),
-    PrescriptionCategory.CONTROLLED: N_("Controlled"),
-}
-CONFIRMATIONS: dict[str, str] = {
-    ConfirmationKind.EIMZO: N_("E-IMZO signature"),
-    ConfirmationKind.ONEID: N_("OneID session"),
-}
 # The form's name of each field a refusal may name.
 FIELDS: dict[str, str] = {
     "number": N_("Prescription number"),
@@ -92,10 +67,6 @@ FIELDS: dict[str, str] = {
     "since": N_("Period"),
     "until": N_("Period"),
 }
-
-
-def _label(labels: dict[str, str], code: str) -> str:
-    return gettext(labels[code]) if code in labels else code
 
 
 def _refusal(error: DomainError, component_id: str) -> dbc.Alert:
@@ -144,7 +115,7 @@ def _fact(term: str, value: Any, component_id: str | None = None) -> dbc.Col:
 
 def _facts(found: Found) -> dbc.Row:
     prescription, patient = found.prescription, found.patient
-    state = dbc.Badge(_label(STATES, found.state), color=STATE_COLORS.get(found.state, "secondary"))
+    state = state_badge(found.state)
     return dbc.Row(
         [
             _fact(
@@ -161,11 +132,11 @@ def _facts(found: Found) -> dbc.Row:
                 "pharmacy-prescriber",
             ),
             _fact(N_("Diagnosis (ICD-10)"), prescription.icd10_code, "pharmacy-diagnosis"),
-            _fact(N_("Category"), _label(CATEGORIES, prescription.category), "pharmacy-category"),
+            _fact(N_("Category"), prescription_category_label(prescription.category), "pharmacy-category"),
             _fact(N_("Issued"), _local(prescription.issued_at, DAY), "pharmacy-issued"),
             _fact(N_("Valid until"), prescription.valid_until.strftime(DAY), "pharmacy-valid-until"),
             _fact(N_("State"), state, "pharmacy-state"),
-            _fact(N_("Confirmed with"), _label(CONFIRMATIONS, prescription.confirmation), "pharmacy-confirmation"),
+            _fact(N_("Confirmed with"), method_label(prescription.confirmation), "pharmacy-confirmation"),
         ]
     )
 
@@ -235,8 +206,7 @@ def _quantity_input(view: ItemView) -> list[Any]:
         dbc.Input(
             id={"type": QTY, "index": index},
             type="number",
-            min=0,
-            max=view.remaining,
+            min=0,  # no max: a browser drops a value above it silently; the service says what is left instead
             step=1,
             inputMode="numeric",
             autoComplete="off",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -32,7 +32,6 @@ from settings import Settings
 from tests import factories
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
 
 
 @dataclass(frozen=True)
@@ -70,20 +69,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     server.shutdown()
     for key in ("ehealth.oneid_simulator", "ehealth.eimzo_simulator"):
         app.server.extensions[key].stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless (Playwright cannot download its own browsers here)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
 
 
 def translated(code: str, message: str) -> str:

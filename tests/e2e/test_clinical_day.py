@@ -9,10 +9,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -29,7 +28,6 @@ from settings import Settings
 from tests import factories, hospital_factories
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 15_000
 PINFL = make_pinfl(date(1978, 4, 12), "female", 731, 2)
 
@@ -86,20 +84,6 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
     server.shutdown()
     for key in ("ehealth.oneid_simulator", "ehealth.eimzo_simulator"):
         app.server.extensions[key].stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless (Playwright cannot download its own browsers here)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
 
 
 def uz(message: str, **values: object) -> str:
