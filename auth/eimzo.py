@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +10,7 @@ import requests
 
 from ehealth.errors import DomainError
 from ehealth.i18n import N_
+from ehealth.pkcs7 import SignerIdentity, der_children, der_element, signed_content, signed_data
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +40,8 @@ class EimzoConfig:
     timeout: float = 10.0
 
 
-@dataclass(frozen=True)
-class EimzoIdentity:
-    """The signer as E-IMZO-SERVER read it from the verified certificate."""
-
-    pinfl: str
-    serial: str
-    common_name: str
-    valid_to: str
+# The signer as E-IMZO-SERVER read it from the verified certificate (the domain's name for it).
+EimzoIdentity = SignerIdentity
 
 
 def _url(config: EimzoConfig, path: str) -> str:
@@ -169,51 +162,4 @@ def verify_attached(config: EimzoConfig, pkcs7_b64: str) -> EimzoIdentity:
     )
 
 
-# A minimal DER reader for the CMS structure (no cryptography: E-IMZO's GOST signatures are verified by
-# E-IMZO-SERVER). The portal uses it to see which challenge a signature carries; the simulator to verify.
-
-Element = tuple[int, int, int, int]  # tag, start of the header, start of the value, end
-
-
-def der_element(data: bytes, pos: int) -> Element:
-    """The DER element at `pos` (single-byte tags, definite lengths)."""
-    if pos + 2 > len(data):
-        raise ValueError("truncated DER")
-    tag, length, start = data[pos], data[pos + 1], pos + 2
-    if length & 0x80:
-        count = length & 0x7F
-        if not 0 < count <= 4 or start + count > len(data):
-            raise ValueError("bad DER length")
-        length, start = int.from_bytes(data[start : start + count], "big"), start + count
-    if start + length > len(data):
-        raise ValueError("truncated DER")
-    return tag, pos, start, start + length
-
-
-def der_children(data: bytes, parent: Element) -> list[Element]:
-    """The elements inside a constructed element."""
-    children, pos = [], parent[2]
-    while pos < parent[3]:
-        child = der_element(data, pos)
-        children.append(child)
-        pos = child[3]
-    return children
-
-
-def signed_data(der: bytes) -> list[Element]:
-    """The fields of the SignedData inside a CMS ContentInfo."""
-    content_info = der_element(der, 0)
-    _oid, explicit = der_children(der, content_info)[:2]
-    return der_children(der, der_children(der, explicit)[0])
-
-
-def signed_content(pkcs7_b64: str) -> bytes | None:
-    """The attached content of a base64 PKCS#7 (the signed challenge), or None if it is not one."""
-    try:
-        der = base64.b64decode(pkcs7_b64, validate=True)
-        encapsulated = signed_data(der)[2]
-        _type, explicit = der_children(der, encapsulated)[:2]
-        octets = der_children(der, explicit)[0]
-    except (ValueError, IndexError, binascii.Error):
-        return None
-    return der[octets[2] : octets[3]] if octets[0] == 0x04 else None
+__all__ = ["der_children", "der_element", "signed_content", "signed_data"]  # re-exported for the simulator

@@ -29,7 +29,16 @@ from ehealth.emr.models import (
 from ehealth.hospital.models import Admission, AdmissionType, BedAssignment, BedMoveReason, Discharge, DischargeOutcome
 from ehealth.patients.models import Patient
 from ehealth.polyclinic.models import Appointment, AppointmentKind
-from ehealth.prescription.models import ConfirmationKind, Dispense, Prescription, PrescriptionCategory, PrescriptionItem
+from ehealth.prescription.models import (
+    ConfirmationKind,
+    Dispense,
+    NotificationState,
+    PatientNotification,
+    Prescription,
+    PrescriptionCategory,
+    PrescriptionDraft,
+    PrescriptionItem,
+)
 from ehealth.reference.models import (
     Bed,
     Department,
@@ -192,6 +201,19 @@ def full_record(session: Session, where: Setting, who: Patient) -> None:
             dispensed_at=now,
         )
     )
+    # The patient was told the number by SMS, and another prescription waits for the doctor's E-IMZO signature.
+    session.add(
+        PatientNotification(
+            patient_id=who.id, channel="sms", recipient="+998901234567", kind="prescription.issued",
+            text=f"{prescription.number}", state=NotificationState.SENT, attempts=1, created_at=now, sent_at=now,
+        )
+    )  # fmt: skip
+    session.add(
+        PrescriptionDraft(
+            token=f"draft-{n}-{who.id}", cabinet_id=where.doctor.id, patient_id=who.id, content="{}",
+            acknowledgements="{}", created_at=now, expires_at=now + timedelta(minutes=30),
+        )
+    )  # fmt: skip
     stay = Encounter(
         patient_id=who.id,
         organization_id=where.hospital.id,

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from auth.eimzo import EimzoIdentity, signed_content
 from ehealth.errors import DomainError
 from ehealth.i18n import N_
+from ehealth.pkcs7 import SignerIdentity, signed_content
 from ehealth.prescription.canonical import content_hash
 from ehealth.prescription.models import ConfirmationKind, Prescription
 
@@ -40,7 +40,7 @@ class Confirmer:
     """What checking confirmations needs: the portal's seal key and E-IMZO-SERVER's verification (if configured)."""
 
     seal_key: bytes
-    verify_pkcs7: Callable[[str], EimzoIdentity] | None = None
+    verify_pkcs7: Callable[[str], SignerIdentity] | None = None
 
 
 def _mac(key: bytes, digest: str, cabinet_id: int, signed_in_at: str) -> str:
@@ -56,7 +56,7 @@ def seal(key: bytes, canonical: bytes, session: OneIdSession) -> tuple[str, str]
     return json.dumps(token, sort_keys=True, separators=(",", ":")), f"oneid:{session.cabinet_id}"
 
 
-def signer_of(identity: EimzoIdentity) -> str:
+def signer_of(identity: SignerIdentity) -> str:
     """How an E-IMZO signer is stored: the certificate's serial and the name on it."""
     return f"eimzo:{identity.serial}:{identity.common_name}"[:200]
 

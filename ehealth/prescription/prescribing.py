@@ -28,6 +28,7 @@ from ehealth.errors import DomainError, NotFound, ValidationError
 from ehealth.i18n import N_, gettext
 from ehealth.identifiers import TASHKENT, validate_icd10, validate_pinfl
 from ehealth.patients.models import Patient
+from ehealth.pkcs7 import signed_content
 from ehealth.prescription import canonical, safety
 from ehealth.prescription.confirmation import Confirmer, OneIdSession, seal, signer_of
 from ehealth.prescription.lifecycle import LIVE_STATES, cancel
@@ -652,8 +653,6 @@ def issue_signed(
         or draft.expires_at < now
     ):
         raise ValidationError(DRAFT_GONE)
-    from auth.eimzo import signed_content  # noqa: PLC0415  (the PKCS#7 reader lives with the E-IMZO client)
-
     signed = signed_content(pkcs7_b64)
     if signed is None or signed != draft.content.encode():
         raise ValidationError(CHANGED_WHILE_SIGNING)
