@@ -36,8 +36,12 @@ from ehealth.access.notices import record_notice
 from ehealth.calendar import is_working_day, today
 from ehealth.reference.models import Organization, OrganizationKind, Region
 from settings import Settings
-from tests import factories
+from tests import factories, own_database
 from tests.signin_checks import sign_in_as
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 UPDATE = "/_dash-update-component"
 # The callbacks, by the output key Dash files them under (the browser posts it back as "output").
@@ -70,19 +74,6 @@ LATE_ACTION_DUE = date(2026, 4, 1)
 
 
 # This module's own databases: it commits this year's inventory campaign, of which a database holds one, and
-# every other module opening one in a rolled-back session would collide with it on the shared database.
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module's own database on each backend (tests/conftest.py)."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Engine:
-    """An engine on this module's own database."""
-    return own_engine
-
-
 @dataclass(frozen=True)
 class People:
     """Cabinet ids: a polyclinic with its manager and staff, another polyclinic, the ministry, the integrator, and a

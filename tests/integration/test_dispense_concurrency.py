@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -14,23 +12,15 @@ from ehealth.errors import DomainError
 from ehealth.prescription.dispensing import DispenseLine, dispense
 from ehealth.prescription.models import Dispense, PrescriptionItem
 from ehealth.reference.models import OrganizationKind
-from tests import emr_factories, factories
+from tests import emr_factories, factories, own_database
 from tests.prescription_factories import CONFIRMER, setting
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 ATTEMPTS = 8
 EACH = 5  # 8 x 5 = 40 asked for, 21 prescribed: at most 4 attempts can succeed
-
-
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module commits rows: its own database."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Iterator[Engine]:
-    """The engine on the module's own database."""
-    yield own_engine
 
 
 def test_parallel_dispensing_never_exceeds_the_prescribed_quantity(engine: Engine) -> None:

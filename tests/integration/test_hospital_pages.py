@@ -36,10 +36,14 @@ from ehealth.identifiers import TASHKENT, make_pinfl
 from ehealth.patients.models import Patient
 from ehealth.reference.models import Bed, Organization
 from settings import Settings
-from tests import factories
+from tests import factories, own_database
 from tests.dash_calls import call, response_of, text_of
 from tests.hospital_factories import actor, hospital, hospital_referral
 from tests.signin_checks import sign_in_as
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 REFRESH = ("hospital-board-box.children", "hospital-occupancy-box.children", "hospital-version.data")
 FIND = "hospital-admit-patient.children", "hospital-admit-type.value"
@@ -77,19 +81,6 @@ class Ward:
 
 
 # This module's own database on each backend: the pages commit stays, events and audit rows that the hospital's unit
-# tests, sharing the session's database, must not see.
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module's own database on each backend (tests/conftest.py)."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Engine:
-    """An engine on this module's own database."""
-    return own_engine
-
-
 def named(session: Session, surname: str | None = None) -> Patient:
     """A patient with a surname of their own, so that the board shows who is who."""
     row = factories.patient(session)

@@ -28,9 +28,13 @@ from ehealth.identifiers import make_pinfl
 from ehealth.patients.models import Patient, PatientMerge, Sex
 from ehealth.reference.models import Organization
 from settings import Settings
-from tests import factories
+from tests import factories, own_database
 from tests.dash_calls import call, response_of, text_of
 from tests.signin_checks import sign_in_as
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 FIND = "patients-results.children"
 # The exact key: the registration also writes both (allow_duplicate), so a match on the outputs is ambiguous.
@@ -84,19 +88,6 @@ def _patient(session: Session, surname: str, given_name: str, born: date, serial
 
 
 # This module's own database on each backend: the pages commit patients and their audit events (looked up,
-# searched, registered, merged), which the registry's unit tests, sharing the session's database, must not see.
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module's own database on each backend (tests/conftest.py)."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Engine:
-    """An engine on this module's own database."""
-    return own_engine
-
-
 @pytest.fixture(scope="module")
 def people(engine: Engine) -> People:
     with Session(engine) as session:

@@ -47,9 +47,13 @@ from ehealth.identifiers import TASHKENT
 from ehealth.outbox import ClinicalEvent
 from ehealth.patients.models import Patient
 from settings import Settings
-from tests import emr_factories, factories
+from tests import emr_factories, factories, own_database
 from tests.dash_calls import call, response_of, text_of
 from tests.signin_checks import sign_in_as
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 REFRESH = "record-timeline.children"
 EMERGENCY = ("record-body.children", "record-emergency-result.children")
@@ -91,19 +95,6 @@ class People:
 
 
 # This module's own database on each backend: the page commits entries and audit events that other modules'
-# counts must not see.
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module's own database on each backend (tests/conftest.py)."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Engine:
-    """An engine on this module's own database."""
-    return own_engine
-
-
 @pytest.fixture(scope="module")
 def people(engine: Engine) -> People:
     with Session(engine) as session:

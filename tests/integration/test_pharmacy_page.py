@@ -32,9 +32,14 @@ from ehealth.prescription.dispensing import NOT_FOUND
 from ehealth.prescription.lifecycle import cancel
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from settings import Settings
+from tests import own_database
 from tests.dash_calls import call, callback_key, response_of, text_of
 from tests.prescription_factories import SEAL_KEY, generic, setting
 from tests.signin_checks import sign_in_as
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 AMOXICILLIN = "J01CA04"  # 21 capsules at the usual regimen
 AMLODIPINE = "C08CA01"
@@ -57,19 +62,6 @@ class Issued:
     drugs: tuple[int, ...]
     pharmacist: int
     doctor: int
-
-
-# This module's own database on each backend: the page commits prescriptions, dispenses and audit events.
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module's own database on each backend (tests/conftest.py)."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Engine:
-    """An engine on this module's own database."""
-    return own_engine
 
 
 @pytest.fixture(scope="module")

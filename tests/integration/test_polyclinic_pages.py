@@ -42,11 +42,15 @@ from ehealth.patients.models import Patient, Sex
 from ehealth.polyclinic.models import Appointment, AppointmentKind, AppointmentState
 from ehealth.reference.models import Organization, OrganizationKind
 from settings import Settings
-from tests import factories
+from tests import factories, own_database
 from tests import polyclinic_factories as pf
 from tests.dash_calls import call, callback_key, response_of, text_of
 from tests.polyclinic_factories import DAY, at
 from tests.signin_checks import sign_in_as
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 FIND = "polyclinic-patient.children"
 BOOK = ("polyclinic-booking-result.children", "polyclinic-desk-changed.data")
@@ -104,19 +108,6 @@ class People:
     other_registrar: int
     hospital: int
     polyclinic: int
-
-
-# This module's own database on each backend: the pages commit appointments, visits and entries.
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module's own database on each backend (tests/conftest.py)."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Engine:
-    """An engine on this module's own database."""
-    return own_engine
 
 
 @pytest.fixture(scope="module")

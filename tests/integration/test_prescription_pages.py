@@ -39,11 +39,15 @@ from ehealth.prescription.models import (
 from ehealth.prescription.prescribing import UNACKNOWLEDGED
 from ehealth.reference.models import Organization, OrganizationKind
 from settings import Settings
-from tests import emr_factories, factories
+from tests import emr_factories, factories, own_database
 from tests import hospital_factories as hf
 from tests.dash_calls import call, callback_key, response_of, text_of
 from tests.prescription_factories import catalogue
 from tests.signin_checks import sign_in_as
+
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
 
 CONFIRMATION_KEY = "pages-test-confirmation-key-0123456789"
 AMOXICILLIN = "J01CA04"
@@ -91,19 +95,6 @@ class People:
     hospital_doctor: int
     admission: int
     stay: int
-
-
-# This module's own database on each backend: the pages commit prescriptions, drafts and audit events.
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module's own database on each backend (tests/conftest.py)."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Engine:
-    """An engine on this module's own database."""
-    return own_engine
 
 
 @pytest.fixture(scope="module")

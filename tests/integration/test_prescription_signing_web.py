@@ -27,22 +27,15 @@ from ehealth.prescription.notifications import LoggingGateway
 from ehealth.prescription.prescribing import issue_with_session, prepare_signature
 from ehealth.prescription.sweep import sweep
 from settings import Settings
+from tests import own_database
 from tests.prescription_factories import Setting, setting
 from tests.signin_checks import sign_in_as
 
+# This module commits rows: its fixtures use a database of its own (tests/own_database.py).
+database_url = own_database.database_url
+engine = own_database.engine
+
 KEY = "k" * 40
-
-
-@pytest.fixture(scope="module")
-def database_url(own_database_url: str) -> str:
-    """This module commits rows: its own database."""
-    return own_database_url
-
-
-@pytest.fixture(scope="module")
-def engine(own_engine: Engine) -> Iterator[Engine]:
-    """The engine on the module's own database."""
-    yield own_engine
 
 
 @pytest.fixture(scope="module")
