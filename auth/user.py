@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import request
 from flask_login import AnonymousUserMixin, current_user
 
 from auth.permissions import Permission, permissions_of
@@ -38,6 +39,10 @@ class PortalUser:
     def actor(self, source_ip: str | None) -> Actor:
         """The user as the audit trail and the services see them."""
         return Actor(self.cabinet_id, self.role, self.organization_id, source_ip)
+
+    def acting(self) -> Actor:
+        """The user acting in the current request (its source address goes to the audit trail)."""
+        return self.actor(request.remote_addr)
 
     @classmethod
     def of(cls, cabinet: Cabinet) -> PortalUser | None:

@@ -58,3 +58,14 @@ def typed_date(value: object, missing: str, field: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationError(missing, field=field) from None
+
+
+def pressed(button: str, *fields: str) -> bool:
+    """True when a real click on `button`, or Enter in one of `fields`, fired the callback."""
+    wanted = {f"{button}.n_clicks", *(f"{field}.n_submit" for field in fields)}
+    for item in dash.ctx.triggered:
+        prop_id = item.get("prop_id") if isinstance(item, dict) else None
+        value = item.get("value") if isinstance(item, dict) else None
+        if prop_id in wanted and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return True
+    return False

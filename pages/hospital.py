@@ -12,7 +12,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -108,10 +107,6 @@ def _plain(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _actor(who: PortalUser) -> Actor:
-    return who.actor(request.remote_addr)
-
-
 def _patient(db: Session, actor: Actor, pinfl: object) -> Patient | None:
     """The patient with the typed PINFL (the lookup is audited), or None."""
     try:
@@ -126,7 +121,7 @@ def _patient(db: Session, actor: Actor, pinfl: object) -> Patient | None:
 
 def _referrals(db: Session, who: PortalUser, patient_id: int) -> list[dict[str, str]]:
     """The patient's issued hospital referrals addressed to this hospital (the others are not this hospital's)."""
-    found = open_referrals(db, patient_id, kind=ReferralKind.HOSPITAL, actor=_actor(who))
+    found = open_referrals(db, patient_id, kind=ReferralKind.HOSPITAL, actor=who.acting())
     ours = [r for r in found if r.target_organization_id == who.organization_id]
     senders = {r.organization_id for r in ours}
     names = dict(db.execute(select(Organization.id, Organization.name).where(Organization.id.in_(senders))).all())
@@ -222,7 +217,7 @@ def layout(**_query: str) -> html.Div:
         counts = occupancy(db, who.organization_id)
         beds = ward_board(db, who.organization_id)
         version = _version(board_version(db, who.organization_id))
-        record(db, _actor(who), "hospital.board.viewed", object_type="organization", object_id=who.organization_id)
+        record(db, who.acting(), "hospital.board.viewed", object_type="organization", object_id=who.organization_id)
     departments = forms.department_options(counts)
     stays = forms.stay_options(beds)
     cards: list[dbc.Card] = []
@@ -311,7 +306,7 @@ def find_patient(_clicks: object, pinfl: object) -> tuple[Any, ...]:
     none = forms.referral_options([])
     try:
         with request_transaction() as db:
-            patient = _patient(db, _actor(who), pinfl)
+            patient = _patient(db, who.acting(), pinfl)
             if patient is not None:
                 referrals = _referrals(db, who, patient.id)
                 here = [bed for bed in ward_board(db, who.organization_id) if bed.patient_id == patient.id]
@@ -415,7 +410,7 @@ def admit_patient(
     who = user()
     if who is None or not _submitted("hospital-admit-submit", "hospital-admit-time"):
         raise PreventUpdate
-    actor = _actor(who)
+    actor = who.acting()
     try:
         with request_transaction() as db:
             patient = _patient(db, actor, pinfl)
@@ -631,7 +626,7 @@ def _move(
                 department_id=chosen_department or now_in.department_id,
                 moved_at=when,
                 reason=BedMoveReason.TRANSFER,
-                actor=_actor(who),
+                actor=who.acting(),
             )
             message = gettext(done, patient=now_in.patient_name, place=_place(db, bed_id))
     except DomainError as error:
@@ -762,7 +757,7 @@ def discharge_patient(
                 final_icd10=_plain(code),
                 summary=_plain(summary),
                 transferred_to_id=target_id,
-                actor=_actor(who),
+                actor=who.acting(),
             )
             patient = db.get_one(Patient, row.patient_id).full_name
             message = gettext(

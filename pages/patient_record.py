@@ -20,7 +20,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -156,15 +155,11 @@ def _keeping_refusals() -> Iterator[Session]:
         raise refused
 
 
-def _actor(who: PortalUser) -> Actor:
-    return who.actor(request.remote_addr)
-
-
 # --- what the page reads ---------------------------------------------------------------------------------------
 
 
 def _choices(db: Session, who: PortalUser, patient_id: int) -> Choices:
-    actor = _actor(who)
+    actor = who.acting()
     encounters: list[dict[str, str]] = []
     if any(who.can(form.permission) for form in FORMS):
         encounters = [
@@ -197,7 +192,7 @@ def _kinds(value: object) -> list[str]:
 def _view(db: Session, who: PortalUser, patient_id: int, kinds: list[str]) -> Any:
     if not kinds:
         return html.P(gettext("Choose what to show."), className="text-muted", id="record-timeline-empty")
-    items = timeline(db, patient_id, actor=_actor(who), kinds=kinds, limit=LIMIT)
+    items = timeline(db, patient_id, actor=who.acting(), kinds=kinds, limit=LIMIT)
     return timeline_view(items, ItemActions(who), LIMIT)
 
 
@@ -212,7 +207,7 @@ def _warm_search() -> None:
 
 def _record(who: PortalUser, patient_id: int) -> list[Any]:
     """The whole record page of a patient the user may read."""
-    actor = _actor(who)
+    actor = who.acting()
     with _keeping_refusals() as db:
         patient = db.get_one(Patient, patient_id)
         # Read before the timeline: an entry made in between shows at the next refresh rather than never.
@@ -262,7 +257,7 @@ def _opening(who: PortalUser, patient_id: int | None) -> Any:
         if patient.merged_into_id is not None:
             return merged_view(patient.merged_into_id)
         try:
-            check_read(db, patient_id, actor=_actor(who))
+            check_read(db, patient_id, actor=who.acting())
         except AccessDenied as refusal:
             return denied_view(str(refusal))  # returned, not raised: the refusal's audit row is committed
     try:
@@ -321,7 +316,7 @@ def refresh(_tick: object, kinds: object, _saved: object, shown: object, patient
     try:
         with _keeping_refusals() as db:
             view = _view(db, who, patient_id, _kinds(kinds))
-            allergies = allergy_badges(_allergies(db, patient_id, _actor(who)))
+            allergies = allergy_badges(_allergies(db, patient_id, who.acting()))
             choices = None if trigger == "record-kinds" else _choices(db, who, patient_id)
     except DomainError as error:
         refused = dbc.Alert(str(error), color="warning", id="record-timeline-refused")
@@ -372,7 +367,7 @@ def open_in_emergency(_clicks: object, reason: object, patient: object) -> tuple
     try:
         typed = typed_line(reason, REASON_LENGTH, "reason") or ""
         with _keeping_refusals() as db:
-            grant_emergency(db, patient_id, reason=typed, actor=_actor(who))
+            grant_emergency(db, patient_id, reason=typed, actor=who.acting())
         body = _record(who, patient_id)
     except DomainError as error:
         return no_update, dbc.Alert(f"{gettext('Reason')}: {error}", color="danger", id="record-emergency-error")
@@ -429,7 +424,7 @@ def _save_entry(form: EntryForm, patient: object, write: Callable[[Session, Acto
     patient_id = record_id(patient)
     if who is None or clicked() != form.save or patient_id is None:
         raise PreventUpdate
-    actor = _actor(who)
+    actor = who.acting()
     try:
         with _keeping_refusals() as db:
             check_read(db, patient_id, actor=actor)
@@ -828,7 +823,7 @@ def show_history(_clicks: object, patient: object) -> tuple[Any, Any]:
     try:
         with _keeping_refusals() as db:
             _entry_of(db, kind, row_id, patient_id)
-            versions = history(db, ENTRY_MODELS[kind], row_id, actor=_actor(who))
+            versions = history(db, ENTRY_MODELS[kind], row_id, actor=who.acting())
             authors = select(Cabinet).where(Cabinet.id.in_({version.created_by for version in versions}))
             body = history_table(versions, {c.id: c.full_name for c in db.execute(authors).scalars()})
     except DomainError as error:
@@ -868,7 +863,7 @@ def open_fix(_clicks: object, patient: object) -> tuple[Any, ...]:
         if group is None or not who.can(FIX_GROUPS[group]):
             raise DomainError(N_("Your role does not allow this action."))
         with _keeping_refusals() as db:
-            check_read(db, patient_id, actor=_actor(who))
+            check_read(db, patient_id, actor=who.acting())
             row = _entry_of(db, kind, row_id, patient_id)
             if row.organization_id != who.organization_id:
                 raise DomainError(N_("Only the organization that made an entry can correct or withdraw it."))
@@ -932,7 +927,7 @@ def _fix(group: str, target: object, originals: object, reason: object, patient:
         raise PreventUpdate
     chosen = target if isinstance(target, dict) else {}
     kind, row_id = chosen.get("kind"), record_id(chosen.get("id"))
-    actor = _actor(who)
+    actor = who.acting()
     try:
         if not isinstance(kind, str) or kind not in FIX_FIELDS or fix_group(kind) != group or row_id is None:
             raise NotFound(N_("The entry does not exist."), field="row_id")

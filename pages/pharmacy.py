@@ -16,7 +16,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import request
 from sqlalchemy.orm import Session
 
 from auth.callbacks import requires
@@ -25,11 +24,11 @@ from auth.guard import guarded
 from auth.permissions import Permission
 from auth.user import PortalUser, user
 from components.labels import method_label, prescription_category_label
-from components.posted import clicked, record_id, text, typed_date
+from components.posted import clicked, pressed, record_id, text, typed_date
 from components.prescription_form import state_badge
+from components.refusals import refusal
 from components.tables import table
 from db import request_transaction
-from ehealth.audit.trail import Actor
 from ehealth.calendar import today
 from ehealth.errors import DomainError, ValidationError
 from ehealth.i18n import N_, gettext
@@ -67,28 +66,6 @@ FIELDS: dict[str, str] = {
     "since": N_("Period"),
     "until": N_("Period"),
 }
-
-
-def _refusal(error: DomainError, component_id: str) -> dbc.Alert:
-    """The service's message, with the form's name of the field it concerns."""
-    name = FIELDS.get(error.field or "")
-    message = f"{gettext(name)}: {error}" if name else str(error)
-    return dbc.Alert(message, color="danger", id=component_id)
-
-
-def _pressed(button: str, *fields: str) -> bool:
-    """True when a real click on `button`, or Enter in one of `fields`, fired the callback."""
-    wanted = {f"{button}.n_clicks", *(f"{field}.n_submit" for field in fields)}
-    for item in dash.ctx.triggered:
-        prop_id = item.get("prop_id") if isinstance(item, dict) else None
-        value = item.get("value") if isinstance(item, dict) else None
-        if prop_id in wanted and isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return True
-    return False
-
-
-def _actor(who: PortalUser) -> Actor:
-    return who.actor(request.remote_addr)
 
 
 def _local(moment: datetime, form: str = MOMENT) -> str:
@@ -357,7 +334,7 @@ def _log_table(rows: list[LogRow], component_id: str, empty: str) -> Any:
 
 def _logs(who: PortalUser, since: date, until: date) -> tuple[Any, Any]:
     """(all dispenses, controlled ones) of the user's pharmacy over the days."""
-    actor = _actor(who)
+    actor = who.acting()
     with request_transaction() as db:
         everything = dispensing_log(db, actor, since=since, until=until)
         controlled = controlled_log(db, actor, since=since, until=until)
@@ -375,7 +352,7 @@ def _log_section(who: PortalUser) -> list[Any]:
         everything, controlled = _logs(who, day, day)
         refused = None
     except DomainError as error:
-        everything, controlled, refused = None, None, _refusal(error, "pharmacy-log-error")
+        everything, controlled, refused = None, None, refusal(error, "pharmacy-log-error", FIELDS)
     return [
         html.H2(gettext("Dispensing log"), className="h5"),
         dbc.Row(
@@ -516,18 +493,18 @@ def find_prescription(
 ) -> tuple[Any, Any]:
     """The prescription with this number issued to the patient with this PINFL (the look-up is audited)."""
     who = user()
-    if who is None or not _pressed("pharmacy-find", "pharmacy-number", "pharmacy-pinfl"):
+    if who is None or not pressed("pharmacy-find", "pharmacy-number", "pharmacy-pinfl"):
         raise PreventUpdate
     try:
         typed_number = _typed(number, NUMBER_LENGTH, N_("Enter the prescription number."), "number")
         typed_pinfl = _typed(pinfl, PINFL_LENGTH, N_("Enter the patient's PINFL."), "pinfl")
     except DomainError as error:
-        return _refusal(error, "pharmacy-find-error"), None
+        return refusal(error, "pharmacy-find-error", FIELDS), None
     with request_transaction() as db:
         try:
-            found = find(db, typed_number, typed_pinfl, actor=_actor(who))
+            found = find(db, typed_number, typed_pinfl, actor=who.acting())
         except DomainError as error:  # caught inside: the failed look-up's audit row is committed
-            return _refusal(error, "pharmacy-find-error"), None
+            return refusal(error, "pharmacy-find-error", FIELDS), None
         view = _view(found, _contracted(db, who))
     # What the dispense uses: the two values typed, which the service looks up together again.
     return view, {"number": typed_number, "pinfl": typed_pinfl}
@@ -609,7 +586,7 @@ def dispense_items(
     who = user()
     if who is None or clicked() != "pharmacy-dispense":
         raise PreventUpdate
-    actor = _actor(who)
+    actor = who.acting()
     try:
         number, pinfl = _presented(presented)
         lines = _lines()
@@ -618,7 +595,7 @@ def dispense_items(
             found = find(db, number, pinfl, actor=actor)
             view = _view(found, _contracted(db, who), _given(found.prescription.number, given, found))
     except DomainError as error:
-        return no_update, _refusal(error, "pharmacy-dispense-error"), no_update
+        return no_update, refusal(error, "pharmacy-dispense-error", FIELDS), no_update
     return view, no_update, _stamp()
 
 
@@ -658,5 +635,5 @@ def show_log(since: object, until: object, _dispensed: object) -> tuple[Any, Any
         last = typed_date(until, N_("Enter the last day of the period."), "until")
         everything, controlled = _logs(who, first, last)
     except DomainError as error:
-        return _refusal(error, "pharmacy-log-error"), no_update, no_update
+        return refusal(error, "pharmacy-log-error", FIELDS), no_update, no_update
     return None, everything, controlled

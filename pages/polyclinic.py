@@ -21,7 +21,8 @@ from auth.callbacks import requires
 from auth.guard import guarded
 from auth.permissions import Permission
 from auth.user import PortalUser, user
-from components.posted import changed, clicked, record_id, text
+from components.posted import changed, clicked, pressed, record_id, text
+from components.refusals import refusal
 from components.tables import table
 from db import request_transaction
 from ehealth.errors import DomainError, NotFound, ValidationError
@@ -102,24 +103,6 @@ STATE_COLORS: dict[str, str] = {
 
 def _label(labels: dict[str, str], code: str) -> str:
     return gettext(labels[code]) if code in labels else code
-
-
-def _refusal(error: DomainError, component_id: str) -> dbc.Alert:
-    """The service's message, with the form's name of the field it concerns."""
-    name = FIELDS.get(error.field or "")
-    message = f"{gettext(name)}: {error}" if name else str(error)
-    return dbc.Alert(message, color="danger", id=component_id)
-
-
-def _pressed(button: str, *fields: str) -> bool:
-    """True when a real click on `button`, or Enter in one of `fields`, fired the callback."""
-    wanted = {f"{button}.n_clicks", *(f"{field}.n_submit" for field in fields)}
-    for item in dash.ctx.triggered:
-        prop_id = item.get("prop_id") if isinstance(item, dict) else None
-        value = item.get("value") if isinstance(item, dict) else None
-        if prop_id in wanted and isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return True
-    return False
 
 
 def _row_button() -> tuple[str, int] | None:
@@ -455,7 +438,7 @@ def _not_registered() -> dbc.Alert:
 def find_patient(_clicks: object, _submit: object, pinfl: object) -> Any:
     """Who the PINFL belongs to (the lookup is audited), so that the registrar books the right person."""
     who = user()
-    if who is None or not _pressed("polyclinic-find", "polyclinic-pinfl"):
+    if who is None or not pressed("polyclinic-find", "polyclinic-pinfl"):
         raise PreventUpdate
     try:
         number = _pinfl(pinfl)
@@ -463,7 +446,7 @@ def find_patient(_clicks: object, _submit: object, pinfl: object) -> Any:
             patient = find_by_pinfl(db, number, actor=who.actor(request.remote_addr))
             return _not_registered() if patient is None else _found(patient)
     except DomainError as error:
-        return _refusal(error, "polyclinic-patient-error")
+        return refusal(error, "polyclinic-patient-error", FIELDS)
 
 
 def _moment(value: object) -> datetime:
@@ -533,7 +516,7 @@ def book_patient(
                     time=local.strftime("%H:%M"),
                 )
     except DomainError as error:
-        return _refusal(error, "polyclinic-booking-error"), no_update
+        return refusal(error, "polyclinic-booking-error", FIELDS), no_update
     return dbc.Alert(done, color="success", id="polyclinic-booked"), datetime.now(TASHKENT).isoformat()
 
 
@@ -596,7 +579,7 @@ def desk_action(_arrive: object, _cancel: object, _no_show: object, _reasons: ob
                 cancel(db, appointment_id, reason=chosen if isinstance(chosen, str) else "", actor=actor)
                 done = gettext("The appointment was cancelled.")
     except DomainError as error:
-        return _refusal(error, "polyclinic-desk-error"), no_update
+        return refusal(error, "polyclinic-desk-error", FIELDS), no_update
     return dbc.Alert(done, color="success", id="polyclinic-desk-done"), datetime.now(TASHKENT).isoformat()
 
 
@@ -641,5 +624,5 @@ def open_from_queue(_clicks: object) -> tuple[Any, Any]:
             visit = open_visit(db, appointment_id=pressed[1], actor=who.actor(request.remote_addr))
             encounter_id = visit.id
     except DomainError as error:
-        return no_update, _refusal(error, "polyclinic-mine-error")
+        return no_update, refusal(error, "polyclinic-mine-error", FIELDS)
     return f"/visit/{encounter_id}", None

@@ -15,7 +15,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from auth.callbacks import requires
@@ -27,6 +27,7 @@ from auth.session import signed_in_with
 from auth.user import PortalUser, user
 from components import prescription_form as form
 from components.posted import changed, clicked, record_id, text
+from components.refusals import refusal
 from db import request_transaction
 from ehealth.audit.trail import Actor, record
 from ehealth.calendar import today
@@ -87,17 +88,6 @@ FORM_STATES = [
     State({"type": form.ACK, "index": ALL}, "value"),
     State({"type": form.ACK_REASON, "index": ALL}, "value"),
 ]
-
-
-def _actor(who: PortalUser) -> Actor:
-    return who.actor(request.remote_addr)
-
-
-def _refusal(error: DomainError, component_id: str) -> dbc.Alert:
-    """The service's message, with the form's name of the field it concerns."""
-    name = FIELDS.get(error.field or "")
-    message = f"{gettext(name)}: {error}" if name else str(error)
-    return dbc.Alert(message, color="danger", id=component_id)
 
 
 def _not_open(message: str, component_id: str = "prescribe-missing") -> dbc.Alert:
@@ -308,7 +298,7 @@ def _correction(db: Session, replaces: str, context: PrescribingContext, actor: 
 
 def _workspace(who: PortalUser, encounter_id: int, replaces: str | None) -> list[Any]:
     """The header and the form, or why the visit or stay does not open for prescribing."""
-    actor, day = _actor(who), today()
+    actor, day = who.acting(), today()
     with request_transaction() as db:
         try:
             context = encounter_for_prescribing(db, encounter_id, actor)
@@ -636,13 +626,13 @@ def check(_clicks: object, *form_values: object) -> Any:
     who = user()
     if who is None or clicked() != "prescribe-check":
         raise PreventUpdate
-    actor = _actor(who)
+    actor = who.acting()
     try:
         with request_transaction() as db:
             order, _prescribing = _order(db, actor, _named(form_values), confirming=False)
             return form.review_panel(review(db, order, actor=actor))
     except DomainError as error:
-        return _refusal(error, "prescribe-check-error")
+        return refusal(error, "prescribe-check-error", FIELDS)
 
 
 def _issued(number: str, encounter_id: int | None, outpatient: bool, phone: bool) -> dbc.Alert:
@@ -686,7 +676,7 @@ def confirm(_oneid: object, _eimzo: object, *form_values: object) -> tuple[Any, 
     action = clicked()
     if who is None or action not in (ONEID, EIMZO):
         raise PreventUpdate
-    actor = _actor(who)
+    actor = who.acting()
     posted = _named(form_values)
     encounter_id, replaces_id = _encounter_of(posted["context"])
     try:
@@ -712,7 +702,7 @@ def confirm(_oneid: object, _eimzo: object, *form_values: object) -> tuple[Any, 
             draft = prepare_signature(db, order, form.posted_acknowledgements(), actor=actor)
             token = draft.token
     except DomainError as error:
-        return _refusal(error, "prescribe-confirm-error"), no_update, no_update
+        return refusal(error, "prescribe-confirm-error", FIELDS), no_update, no_update
     back = f"/prescribe/{encounter_id}" + (f"?replaces={replaces_id}" if replaces_id is not None else "")
     going = dbc.Alert(gettext("Opening E-IMZO to sign the prescription…"), color="info", id="prescribe-signing")
     return going, begin(token, back), no_update

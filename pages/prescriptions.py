@@ -12,7 +12,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import request
 from sqlalchemy import select
 
 from auth.callbacks import requires
@@ -24,7 +23,6 @@ from components.labels import method_label, prescription_category_label, prescri
 from components.posted import clicked, record_id, text
 from components.tables import table
 from db import request_transaction
-from ehealth.audit.trail import Actor
 from ehealth.calendar import today
 from ehealth.errors import DomainError, ValidationError
 from ehealth.i18n import N_, gettext
@@ -51,10 +49,6 @@ CANCEL = "rx-cancel"  # the per-row button (pattern-matching id)
 EVERY_STATE = "all"
 NUMBER_LENGTH = 20
 SCOPE_LABELS: dict[str, str] = {"mine": N_("Mine"), "organization": N_("My organization")}
-
-
-def _actor(who: PortalUser) -> Actor:
-    return who.actor(request.remote_addr)
 
 
 def _state(value: object) -> str | None:
@@ -132,7 +126,7 @@ def _register(who: PortalUser, scope: object, state: object) -> Any:
     """The register as filtered, or why the filter is refused."""
     try:
         with request_transaction() as db:
-            rows = prescriber_register(db, _actor(who), scope=_scope(scope), state=_state(state), day=today())
+            rows = prescriber_register(db, who.acting(), scope=_scope(scope), state=_state(state), day=today())
     except DomainError as error:
         return dbc.Alert(str(error), color="warning", id="rx-register-error")
     return _table(rows, _scope(scope))
@@ -188,7 +182,7 @@ def _issued_alert(who: PortalUser, issued: str | None) -> Any:
     if not issued:
         return None
     with request_transaction() as db:
-        number = own_prescription_number(db, _actor(who), issued[:NUMBER_LENGTH])
+        number = own_prescription_number(db, who.acting(), issued[:NUMBER_LENGTH])
     if number is None:
         return None
     message = gettext("Prescription {number} was issued.", number=number)
@@ -297,7 +291,7 @@ def cancel_prescription(_clicks: object, target: object, reason: object) -> tupl
             raise ValidationError(N_("The prescription was not found."))
         why = text(reason, REASON_LENGTH) or ""
         with request_transaction() as db:
-            cancelled = cancel(db, prescription_id, reason=why, actor=_actor(who))
+            cancelled = cancel(db, prescription_id, reason=why, actor=who.acting())
             number = cancelled.number
     except DomainError as error:
         return no_update, dbc.Alert(str(error), color="danger", id="rx-cancel-refused"), no_update, no_update

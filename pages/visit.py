@@ -13,7 +13,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import request
 from sqlalchemy.orm import Session
 
 from auth.callbacks import requires
@@ -21,10 +20,10 @@ from auth.guard import guarded
 from auth.permissions import Permission
 from auth.user import PortalUser, user
 from components.labels import organization_kind_label
-from components.posted import clicked, record_id, text
+from components.posted import clicked, pressed, record_id, text
+from components.refusals import refusal
 from components.tables import table
 from db import request_transaction, utcnow
-from ehealth.audit.trail import Actor
 from ehealth.emr.access import AccessDenied
 from ehealth.emr.entries import TEXT_LENGTH, record_diagnosis, record_indicators
 from ehealth.emr.icd10_search import describe, search
@@ -136,28 +135,6 @@ REFERRAL_FIELDS: dict[str, str] = FIELDS | {"kind": N_("Kind of referral")}
 
 def _label(labels: dict[str, str], code: str) -> str:
     return gettext(labels[code]) if code in labels else code
-
-
-def _refusal(error: DomainError, component_id: str, fields: dict[str, str] = FIELDS) -> dbc.Alert:
-    """The service's message, with the form's name of the field it concerns."""
-    name = fields.get(error.field or "")
-    message = f"{gettext(name)}: {error}" if name else str(error)
-    return dbc.Alert(message, color="danger", id=component_id)
-
-
-def _pressed(button: str, *fields: str) -> bool:
-    """True when a real click on `button`, or Enter in one of `fields`, fired the callback."""
-    wanted = {f"{button}.n_clicks", *(f"{field}.n_submit" for field in fields)}
-    for item in dash.ctx.triggered:
-        prop_id = item.get("prop_id") if isinstance(item, dict) else None
-        value = item.get("value") if isinstance(item, dict) else None
-        if prop_id in wanted and isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return True
-    return False
-
-
-def _actor(who: PortalUser) -> Actor:
-    return who.actor(request.remote_addr)
 
 
 def _local(moment: datetime, form: str = "%H:%M") -> str:
@@ -490,7 +467,7 @@ def _close_form() -> dbc.Card:
 
 def _workspace(who: PortalUser, encounter_id: int) -> Any:
     """The open visit's page, or why it does not open."""
-    actor = _actor(who)
+    actor = who.acting()
     with request_transaction() as db:
         try:
             view = visit_view(db, encounter_id, actor=actor)
@@ -578,7 +555,7 @@ def show_entries(_indicators: object, _diagnoses: object, _referrals: object, en
         raise PreventUpdate
     try:
         with request_transaction() as db:
-            entries = visit_entries(db, encounter_id, actor=_actor(who))
+            entries = visit_entries(db, encounter_id, actor=who.acting())
     except DomainError as error:
         return dbc.Alert(str(error), color="warning", id="visit-lists-error")
     return _lists(entries)
@@ -605,10 +582,10 @@ def save_findings(_clicks: object, encounter: object, complaints: object, examin
                 encounter_id=_encounter(encounter),
                 complaints=_block(complaints, "complaints"),
                 examination=_block(examination, "examination"),
-                actor=_actor(who),
+                actor=who.acting(),
             )
     except DomainError as error:
-        return _refusal(error, "visit-findings-error")
+        return refusal(error, "visit-findings-error", FIELDS)
     return dbc.Alert(gettext("The findings were saved."), color="success", id="visit-findings-saved")
 
 
@@ -696,7 +673,7 @@ INDICATOR_IDS = [f"visit-ind-{kind.value}" for kind in ENTERED]
 def save_indicators(*posted: object) -> tuple[Any, ...]:
     """Record the indicators typed, measured together (body mass index added); all or none."""
     who = user()
-    if who is None or not _pressed("visit-ind-save", *INDICATOR_IDS):
+    if who is None or not pressed("visit-ind-save", *INDICATOR_IDS):
         raise PreventUpdate
     encounter, when = posted[1 + len(INDICATOR_IDS)], posted[2 + len(INDICATOR_IDS)]
     typed = posted[3 + len(INDICATOR_IDS) :]
@@ -710,11 +687,11 @@ def save_indicators(*posted: object) -> tuple[Any, ...]:
         measured = _moment(when, "effective_at") or utcnow()
         with request_transaction() as db:
             rows = record_indicators(
-                db, encounter_id=_encounter(encounter), values=values, effective_at=measured, actor=_actor(who)
+                db, encounter_id=_encounter(encounter), values=values, effective_at=measured, actor=who.acting()
             )
             count = len(rows)
     except DomainError as error:
-        return _refusal(error, "visit-ind-error"), no_update, *unchanged
+        return refusal(error, "visit-ind-error", FIELDS), no_update, *unchanged
     done = gettext("Indicators recorded: {count}.", count=count)
     return dbc.Alert(done, color="success", id="visit-ind-done"), _saved(), *([""] * len(INDICATOR_IDS))
 
@@ -795,11 +772,11 @@ def save_diagnosis(_clicks: object, encounter: object, code: object, kind: objec
                 icd10_code=_code(code),
                 kind=kind if isinstance(kind, str) else "",
                 note=_block(note, "note"),
-                actor=_actor(who),
+                actor=who.acting(),
             )
             done = gettext("The diagnosis {code} was recorded.", code=row.icd10_code)
     except DomainError as error:
-        return _refusal(error, "visit-dx-error", DIAGNOSIS_FIELDS), no_update, no_update, no_update
+        return refusal(error, "visit-dx-error", DIAGNOSIS_FIELDS), no_update, no_update, no_update
     return dbc.Alert(done, color="success", id="visit-dx-done"), _saved(), None, ""
 
 
@@ -874,7 +851,7 @@ def save_referral(
 ) -> tuple[Any, ...]:
     """Issue a referral in the visit: to the laboratory, a study, a hospital or a consultant."""
     who = user()
-    if who is None or not _pressed("visit-ref-save", "visit-ref-reason"):
+    if who is None or not pressed("visit-ref-save", "visit-ref-reason"):
         raise PreventUpdate
     try:
         why = text(reason, REASON_LENGTH) or ""
@@ -886,10 +863,10 @@ def save_referral(
                 reason=why,
                 icd10_code=_code(code) or None,
                 target_organization_id=record_id(target) if kind in TARGETED else None,
-                actor=_actor(who),
+                actor=who.acting(),
             )
     except DomainError as error:
-        return _refusal(error, "visit-ref-error", REFERRAL_FIELDS), no_update, no_update, no_update, no_update
+        return refusal(error, "visit-ref-error", REFERRAL_FIELDS), no_update, no_update, no_update, no_update
     done = dbc.Alert(gettext("The referral was issued."), color="success", id="visit-ref-done")
     return done, _saved(), "", None, None
 
@@ -914,11 +891,11 @@ def close(_clicks: object, encounter: object, outcome: object) -> tuple[Any, Any
                 db,
                 encounter_id=_encounter(encounter),
                 outcome=outcome if isinstance(outcome, str) else None,
-                actor=_actor(who),
+                actor=who.acting(),
             )
             patient_id, result = visit.patient_id, visit.outcome
     except DomainError as error:
-        return no_update, _refusal(error, "visit-close-error")
+        return no_update, refusal(error, "visit-close-error", FIELDS)
     closed = dbc.Alert(
         [
             html.H2(gettext("The visit is closed"), className="h5 alert-heading"),
