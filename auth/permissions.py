@@ -52,7 +52,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PHARMACIST: _EVERYONE | {Permission.DISPENSE},
     Role.MANAGER: _EVERYONE | {Permission.VIEW_REPORTS, Permission.MANAGE_STAFF},
     Role.ANALYST: _EVERYONE | {Permission.VIEW_DASHBOARDS},
-    Role.ADMIN: _EVERYONE | {Permission.MANAGE_ACCESS},
+    # The ministry's admin reads any organization's reports (a manager only their own).
+    Role.ADMIN: _EVERYONE | {Permission.MANAGE_ACCESS, Permission.VIEW_REPORTS},
     Role.INTEGRATOR: _EVERYONE | {Permission.RUN_INVENTORY, Permission.READ_AUDIT},
 }
 

@@ -34,6 +34,7 @@ from ehealth.prescription.models import (
     PrescriptionWarning,
 )
 from ehealth.reference.models import Bed, Department, District, Drug, Organization, OrganizationModule, Region, Ward
+from ehealth.reports.models import ReportExport
 
 __all__ = [
     "Admission",
@@ -72,6 +73,7 @@ __all__ = [
     "PrescriptionWarning",
     "Referral",
     "Region",
+    "ReportExport",
     "RequestedUser",
     "TreatmentRecord",
     "Ward",
