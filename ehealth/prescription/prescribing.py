@@ -12,7 +12,7 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -470,6 +470,8 @@ def _build(session: Session, order: Order, found: Review, *, actor: Actor, numbe
     organization = session.get(Organization, actor.organization_id)
     assert patient is not None and organization is not None
     fills = 1 + order.repeats if found.category == PrescriptionCategory.CHRONIC else 1
+    # The canonical JSON is rebuilt at the pharmacy from the stored (UTC) time: hash it in UTC here too.
+    issued_at = issued_at.astimezone(UTC)
     prescription = Prescription(
         number=number,
         patient_id=order.patient_id,

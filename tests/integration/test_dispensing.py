@@ -246,3 +246,15 @@ def test_a_rewritten_hash_does_not_fool_the_seal(session: Session, place: Settin
     session.expire_all()
     with pytest.raises(ConfirmationBroken):
         _give(session, place, prescription, _line(item, 1))
+
+
+def test_a_prescription_issued_with_a_local_time_still_matches_at_the_pharmacy(
+    session: Session, place: Setting
+) -> None:
+    from ehealth.identifiers import TASHKENT
+
+    prescription = place.issue(session, place.order(place.item(AMOXICILLIN)), now=utcnow().astimezone(TASHKENT))
+    (item,) = _items(session, prescription)
+    session.expire_all()
+    _give(session, place, prescription, _line(item, 21))  # the seal, hashed in UTC, holds after the round trip
+    assert prescription.state == "dispensed"
