@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
-from auth import cabinet_choice, callbacks, document_signing, throttle
+from auth import cabinet_choice, callbacks, document_signing, report_downloads, throttle
 from auth import session as auth_session
 from auth.eimzo_views import init_eimzo
 from auth.session import STATIC_PREFIXES
@@ -20,6 +20,7 @@ from auth.views import init_oneid
 from components import language, shell
 from components.labels import role_label
 from ehealth.i18n import N_, gettext
+from ehealth.reports.exports import EXPORTER_KEY, exporter
 from settings import ROOT, Settings, from_env
 
 # Reachable without signing in: the sign-in itself, the language switch and static files.
@@ -67,6 +68,7 @@ def create_server(settings: Settings) -> Flask:
     server.register_blueprint(auth_bp)
     server.register_blueprint(cabinet_choice.bp)
     server.register_blueprint(document_signing.bp)
+    server.register_blueprint(report_downloads.bp)
     throttle.init_app(server, settings)
     init_oneid(server, settings)
     init_eimzo(server, settings)
@@ -74,6 +76,8 @@ def create_server(settings: Settings) -> Flask:
     server.register_error_handler(HTTPException, _error_page)
     server.register_error_handler(InternalServerError, _error_page)
     server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    # Report exports run on a small thread pool of this process, never in a request thread.
+    server.extensions[EXPORTER_KEY] = exporter(db.make_session_factory(engine))
     if settings.expiry_sweep_minutes:
         from ehealth.prescription.sweep import start_background  # noqa: PLC0415
 
