@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -60,7 +61,11 @@ def table_view(table: Table, report_key: str) -> html.Div:
 def figure(report: Report, chart: Chart) -> go.Figure:
     """A plotly figure of one chart of the report."""
     table = report.table(chart.table)
-    x = [row[table.column(chart.x)] for row in table.rows]
+    # Dates as "26.11" text: plotly would name the months in English whatever the reader's language.
+    x = [
+        value.strftime("%d.%m") if isinstance(value, date) else value
+        for value in (row[table.column(chart.x)] for row in table.rows)
+    ]
     traces: list[Any] = []
     for key in chart.y:
         column = table.columns[table.column(key)]

@@ -28,7 +28,7 @@ from ehealth.errors import DomainError, ValidationError
 from ehealth.i18n import N_, current_language, gettext
 from ehealth.reference.models import Department, Organization, OrganizationKind
 from ehealth.reports import catalog
-from ehealth.reports.base import Scope, build, offered, scope_of
+from ehealth.reports.base import REGISTRY, Scope, build, offered, scope_of
 from ehealth.reports.exports import EXPORTER_KEY, export_status, request_export
 from ehealth.reports.models import ExportFormat, ExportState
 
@@ -104,21 +104,25 @@ def _filters(
                                     id="reports-kind", options=reports, value=reports[0]["value"] if reports else None
                                 ),
                             ],
-                            lg=3,
+                            lg=4,
                         ),
                         dbc.Col(
                             [
                                 dbc.Label(gettext("Department"), html_for="reports-dept"),
                                 dbc.Select(id="reports-dept", options=departments, value=ALL_DEPARTMENTS),
                             ],
-                            lg=2,
+                            lg=4,
                         ),
+                    ],
+                    className="g-2 mb-2",
+                ),
+                dbc.Row(
+                    [
                         dbc.Col(
                             [
                                 dbc.Label(gettext("From"), html_for="reports-from"),
                                 dbc.Input(id="reports-from", type="date", value=first.isoformat()),
                             ],
-                            lg=1,
                             md=3,
                         ),
                         dbc.Col(
@@ -126,13 +130,11 @@ def _filters(
                                 dbc.Label(gettext("To"), html_for="reports-to"),
                                 dbc.Input(id="reports-to", type="date", value=today().isoformat()),
                             ],
-                            lg=1,
                             md=3,
                         ),
                         dbc.Col(
                             dbc.Button(gettext("Show"), id="reports-show", color="primary", className="w-100"),
-                            lg=1,
-                            md=3,
+                            md=2,
                             className="d-flex align-items-end",
                         ),
                     ],
@@ -229,6 +231,17 @@ def organization_chosen(value: object) -> tuple[Any, Any, Any, Any]:
             raise PreventUpdate
         reports, departments = _choices(db, organization)
     return reports, reports[0]["value"] if reports else None, departments, ALL_DEPARTMENTS
+
+
+@callback(
+    Output("reports-dept", "disabled"),
+    Input("reports-kind", "value"),
+)
+@requires(Permission.VIEW_REPORTS)
+def report_chosen(kind: object) -> bool:
+    """The department filter only for reports that have departments (a pharmacy's or the staff report have none)."""
+    spec = REGISTRY.get(kind) if isinstance(kind, str) else None
+    return spec is None or not spec.departments
 
 
 def _scope(db: Any, who: PortalUser, org: object, dept: object, start: object, end: object) -> Scope:

@@ -168,3 +168,12 @@ def test_an_export_is_prepared_in_the_background_and_handed_to_its_requester(
     with Session(engine) as session:
         actions = set(session.execute(select(AuditEvent.action).where(AuditEvent.actor_id == people.manager)).scalars())
     assert {"report.viewed", "report.export_requested", "report.exported"} <= actions
+
+
+def test_the_department_filter_is_offered_only_where_it_applies(
+    client: FlaskClient, portal: Dash, people: People
+) -> None:
+    sign_in_as(client, people.manager)
+    for kind, disabled in (("polyclinic", False), ("staff", True), ("nonsense", True)):
+        answer = response_of(call(client, portal, "reports-dept.disabled", {"reports-kind.value": kind}))
+        assert answer["reports-dept"]["disabled"] is disabled
