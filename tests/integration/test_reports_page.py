@@ -146,6 +146,7 @@ def test_an_export_is_prepared_in_the_background_and_handed_to_its_requester(
     submitted: list[int] = []
     monkeypatch.setattr(portal.server.extensions[EXPORTER_KEY], "submit", submitted.append)
     sign_in_as(client, people.manager)
+    assert "Karimov" in _show(client, portal, _scope(people.polyclinic))  # read first (audited), then export
     values = {**_scope(people.polyclinic), "reports-xlsx.n_clicks": 1}
     answer = response_of(call(client, portal, EXPORT, values, "reports-xlsx.n_clicks"))
     token = answer["reports-export-token"]["data"]
