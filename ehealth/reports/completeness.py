@@ -18,12 +18,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, and_, case, exists, func, select, union_all
-from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from ehealth.access.models import Cabinet
 from ehealth.clinical import RecordStatus
@@ -54,6 +50,7 @@ from ehealth.reports.base import (
     register,
     share,
 )
+from ehealth.reports.sql import MillisecondsBetween
 
 KEY = "completeness"
 TITLE = N_("Data completeness and timeliness")
@@ -72,33 +69,6 @@ ENTRIES: tuple[tuple[type[InEncounter], InstrumentedAttribute[datetime]], ...] =
     (Admission, Admission.admitted_at),
     (Discharge, Discharge.discharged_at),
 )
-
-
-class MillisecondsBetween(FunctionElement[float]):
-    """How many milliseconds the first UTC timestamp is after the second, computed by the database."""
-
-    type = Float()
-    inherit_cache = True
-    name = "milliseconds_between"
-
-
-@compiles(MillisecondsBetween)
-def _between_default(element: MillisecondsBetween, compiler: SQLCompiler, **kw: Any) -> str:
-    raise CompileError(f"milliseconds_between has no rendering for {compiler.dialect.name}")
-
-
-@compiles(MillisecondsBetween, "sqlite")
-def _between_sqlite(element: MillisecondsBetween, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
-    # julianday() reads the ISO text SQLite keeps; rounding to whole milliseconds (SQLite's own precision) keeps an
-    # entry saved exactly LATE_HOURS later on the right side of the line despite floating point.
-    return f"round((julianday({later}) - julianday({earlier})) * 86400000.0)"
-
-
-@compiles(MillisecondsBetween, "postgresql")
-def _between_postgresql(element: MillisecondsBetween, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) * 1000)"
 
 
 @dataclass

@@ -8,16 +8,12 @@ the encounters of the period, found through the (organization_id, started_at) in
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, case, distinct, exists, func, or_, select
-from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from ehealth.access.models import Cabinet
 from ehealth.clinical import RecordStatus
@@ -34,7 +30,7 @@ from ehealth.emr.models import (
 )
 from ehealth.errors import ValidationError
 from ehealth.i18n import N_, current_language, gettext
-from ehealth.identifiers import TASHKENT, icd10_chapter
+from ehealth.identifiers import icd10_chapter
 from ehealth.reference.models import OrganizationKind
 from ehealth.reports.base import (
     Chart,
@@ -49,13 +45,13 @@ from ehealth.reports.base import (
     register,
     share,
 )
+from ehealth.reports.sql import TashkentDay
 
 KEY = "polyclinic"
 TITLE = N_("Polyclinic: visits, diagnoses and referrals")
 TOP = 10  # rows of each top-diagnoses table
 
 # Tashkent keeps UTC+5 all year: a visit's local day is its UTC time moved by this many hours.
-_OFFSET_HOURS = int((TASHKENT.utcoffset(None) or timedelta()).total_seconds()) // 3600
 
 # The 22 chapters of WHO ICD-10 (2019): code range and title, marked for the catalog so that they are translated.
 CHAPTERS: dict[str, tuple[str, str]] = {
@@ -96,33 +92,6 @@ REFERRAL_KINDS: tuple[tuple[ReferralKind, str], ...] = (
     (ReferralKind.HOSPITAL, N_("Referral to hospital")),
     (ReferralKind.CONSULTATION, N_("Referral for a consultation")),
 )
-
-
-class TashkentDay(FunctionElement[date]):
-    """The Tashkent calendar day of a UTC timestamp, computed by the database so that visits are grouped there."""
-
-    type = Date()
-    inherit_cache = True
-    name = "tashkent_day"
-
-
-@compiles(TashkentDay)
-def _tashkent_day_default(element: TashkentDay, compiler: SQLCompiler, **kw: Any) -> str:
-    raise CompileError(f"tashkent_day has no rendering for {compiler.dialect.name}")
-
-
-@compiles(TashkentDay, "sqlite")
-def _tashkent_day_sqlite(element: TashkentDay, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps UTC timestamps as naive ISO text; date() with a modifier shifts and truncates it.
-    return f"date({compiler.process(element.clauses, **kw)}, '+{_OFFSET_HOURS} hours')"
-
-
-@compiles(TashkentDay, "postgresql")
-def _tashkent_day_postgresql(element: TashkentDay, compiler: SQLCompiler, **kw: Any) -> str:
-    # A fixed offset, not the server's tz database or session zone: timezone('UTC', …) gives the UTC wall time.
-    return (
-        f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) + INTERVAL '{_OFFSET_HOURS} hours' AS DATE)"
-    )
 
 
 def visit_filters(scope: Scope) -> list[ColumnElement[bool]]:
