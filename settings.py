@@ -51,6 +51,9 @@ class Settings:
     # Seals the OneID-session confirmation of each prescription (HMAC), so that a changed row is caught at the
     # pharmacy; kept apart from secret_key so that rotating session cookies does not void prescriptions.
     confirmation_key: str = "development-only-confirmation-key"
+    # Keys the warehouse's patient pseudonym (HMAC of the patient id): without it, analysts cannot link a
+    # pseudonym back to a person; kept apart from the other keys so that rotating them leaves the warehouse stable.
+    warehouse_key: str = "development-only-warehouse-key"
     # How often the portal marks prescriptions past valid-until as expired and sends pending SMS (0: only
     # `python -m ehealth.manage sweep-prescriptions`). The environment default is 60; a Settings built in code
     # (tests) runs no background work unless asked.
@@ -111,6 +114,10 @@ class Settings:
             self.confirmation_key.startswith("development") or len(self.confirmation_key) < 32
         ):
             raise SettingsError("production needs EHEALTH_CONFIRMATION_KEY of at least 32 random characters")
+        if self.environment == "production" and (
+            self.warehouse_key.startswith("development") or len(self.warehouse_key) < 32
+        ):
+            raise SettingsError("production needs EHEALTH_WAREHOUSE_KEY of at least 32 random characters")
         if self.expiry_sweep_minutes < 0:
             raise SettingsError("EHEALTH_EXPIRY_SWEEP_MINUTES cannot be negative")
         if self.archive_retention_days < MIN_ARCHIVE_RETENTION_DAYS:
@@ -173,6 +180,7 @@ def from_env() -> Settings:
         warehouse_path=Path(_env("WAREHOUSE_PATH", str(Settings.warehouse_path))),
         secret_key=_env("SECRET_KEY", Settings.secret_key),
         confirmation_key=_env("CONFIRMATION_KEY", Settings.confirmation_key),
+        warehouse_key=_env("WAREHOUSE_KEY", Settings.warehouse_key),
         expiry_sweep_minutes=int(_env("EXPIRY_SWEEP_MINUTES", "60")),
         default_language=_env("LANGUAGE", Settings.default_language),
         working_week_days=int(_env("WORKING_WEEK_DAYS", str(Settings.working_week_days))),

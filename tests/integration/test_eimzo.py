@@ -220,7 +220,11 @@ def test_an_unreachable_e_imzo_server_is_reported(database_url: str) -> None:
 
 def test_simulator_is_refused_in_production(database_url: str) -> None:
     production = Settings(
-        environment="production", database_url=database_url, secret_key=SECRET, confirmation_key=SECRET
+        environment="production",
+        database_url=database_url,
+        secret_key=SECRET,
+        confirmation_key=SECRET,
+        warehouse_key=SECRET,
     )
     with pytest.raises(SettingsError, match="EHEALTH_EIMZO_SIMULATOR"):
         production.with_(eimzo_simulator=True).validate()

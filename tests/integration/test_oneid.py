@@ -205,7 +205,11 @@ def test_unreachable_oneid_gives_a_clear_message(database_url: str, people: Peop
 
 def test_simulator_and_loopback_are_refused_in_production(database_url: str) -> None:
     production = Settings(
-        environment="production", database_url=database_url, secret_key=SECRET, confirmation_key=SECRET
+        environment="production",
+        database_url=database_url,
+        secret_key=SECRET,
+        confirmation_key=SECRET,
+        warehouse_key=SECRET,
     )
     with pytest.raises(SettingsError, match="EHEALTH_ONEID_SIMULATOR"):
         production.with_(oneid_simulator=True).validate()

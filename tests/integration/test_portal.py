@@ -47,6 +47,7 @@ def _settings(database_url: str, environment: str) -> Settings:
         database_url=database_url,
         secret_key=SECRET,
         confirmation_key=SECRET,
+        warehouse_key=SECRET,
         sign_in_failures_allowed=1_000_000,  # many failed sign-ins from one test address on purpose; throttling is tested in test_throttle.py
     )
 

@@ -38,6 +38,19 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
             {"environment": "production", "secret_key": "k" * 48, "confirmation_key": "short"},
             "EHEALTH_CONFIRMATION_KEY",
         ),
+        (
+            {"environment": "production", "secret_key": "k" * 48, "confirmation_key": "c" * 48},
+            "EHEALTH_WAREHOUSE_KEY",
+        ),
+        (
+            {
+                "environment": "production",
+                "secret_key": "k" * 48,
+                "confirmation_key": "c" * 48,
+                "warehouse_key": "development-only-warehouse-key-but-long-enough",
+            },
+            "EHEALTH_WAREHOUSE_KEY",
+        ),
         ({"expiry_sweep_minutes": -1}, "EHEALTH_EXPIRY_SWEEP_MINUTES"),
         ({"environment": "staging"}, "EHEALTH_ENV"),
         ({"default_language": "de"}, "EHEALTH_LANGUAGE"),
@@ -51,7 +64,9 @@ def test_refuses_unsafe_or_unknown_values(changes: dict[str, object], complaint:
 
 
 def test_production_runs_with_a_real_secret() -> None:
-    settings = Settings(environment="production", secret_key="k" * 48, confirmation_key="c" * 48).validate()
+    settings = Settings(
+        environment="production", secret_key="k" * 48, confirmation_key="c" * 48, warehouse_key="w" * 48
+    ).validate()
     assert not settings.is_development
 
 
@@ -64,6 +79,7 @@ def test_development_without_oneid_endpoint_uses_the_simulator(monkeypatch: pyte
     monkeypatch.setenv("EHEALTH_ENV", "production")
     monkeypatch.setenv("EHEALTH_SECRET_KEY", "k" * 48)
     monkeypatch.setenv("EHEALTH_CONFIRMATION_KEY", "c" * 48)
+    monkeypatch.setenv("EHEALTH_WAREHOUSE_KEY", "w" * 48)
     with pytest.raises(SettingsError, match="CLIENT_ID"):
         from_env()
 
@@ -73,6 +89,7 @@ def test_production_oneid_needs_its_registered_redirect_address() -> None:
         environment="production",
         secret_key="k" * 48,
         confirmation_key="c" * 48,
+        warehouse_key="w" * 48,
         oneid_endpoint="https://sso.egov.uz/sso/oauth/Authorization.do",
         oneid_client_id="ehealth",
         oneid_client_secret="s" * 32,
@@ -81,3 +98,10 @@ def test_production_oneid_needs_its_registered_redirect_address() -> None:
         with pytest.raises(SettingsError, match="EHEALTH_ONEID_REDIRECT_URI"):
             real.with_(oneid_redirect_uri=wrong).validate()
     assert real.with_(oneid_redirect_uri="https://portal.ssv.uz/login/oneid/callback").validate().oneid_redirect_uri
+
+
+def test_warehouse_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EHEALTH_WAREHOUSE_KEY", raising=False)
+    assert from_env().warehouse_key == Settings.warehouse_key
+    monkeypatch.setenv("EHEALTH_WAREHOUSE_KEY", "w" * 40)
+    assert from_env().warehouse_key == "w" * 40

