@@ -13,6 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 run: $(RUNTIME) $(COMPILED)
 	$(BIN)/python -m ehealth.manage setup
+	$(BIN)/python -m etl run
 	$(BIN)/python app.py
 
 test: $(DEV) $(COMPILED) chromium

@@ -78,6 +78,12 @@ def create_server(settings: Settings) -> Flask:
     server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     # Report exports run on a small thread pool of this process, never in a request thread.
     server.extensions[EXPORTER_KEY] = exporter(db.make_session_factory(engine))
+    if settings.etl_interval_minutes:
+        from etl.schedule import start_background as refresh_warehouse  # noqa: PLC0415  (polars only when asked)
+
+        server.extensions["ehealth.warehouse_etl"] = refresh_warehouse(
+            engine, settings.warehouse_path, settings.warehouse_key.encode(), settings.etl_interval_minutes
+        )
     if settings.expiry_sweep_minutes:
         from ehealth.prescription.sweep import start_background  # noqa: PLC0415
 

@@ -58,6 +58,9 @@ class Settings:
     # `python -m ehealth.manage sweep-prescriptions`). The environment default is 60; a Settings built in code
     # (tests) runs no background work unless asked.
     expiry_sweep_minutes: int = 0
+    # How often the running portal refreshes the analytics warehouse (0: only `python -m etl run`). The environment
+    # default is 1; a Settings built in code (tests) runs no background ETL unless asked.
+    etl_interval_minutes: float = 0
     default_language: str = "uz"
     # 5- or 6-day working week for the deadline arithmetic of clauses 3 and 10.
     working_week_days: int = 5
@@ -118,6 +121,8 @@ class Settings:
             self.warehouse_key.startswith("development") or len(self.warehouse_key) < 32
         ):
             raise SettingsError("production needs EHEALTH_WAREHOUSE_KEY of at least 32 random characters")
+        if self.etl_interval_minutes < 0:
+            raise SettingsError("EHEALTH_ETL_INTERVAL_MINUTES cannot be negative")
         if self.expiry_sweep_minutes < 0:
             raise SettingsError("EHEALTH_EXPIRY_SWEEP_MINUTES cannot be negative")
         if self.archive_retention_days < MIN_ARCHIVE_RETENTION_DAYS:
@@ -182,6 +187,7 @@ def from_env() -> Settings:
         confirmation_key=_env("CONFIRMATION_KEY", Settings.confirmation_key),
         warehouse_key=_env("WAREHOUSE_KEY", Settings.warehouse_key),
         expiry_sweep_minutes=int(_env("EXPIRY_SWEEP_MINUTES", "60")),
+        etl_interval_minutes=float(_env("ETL_INTERVAL_MINUTES", "1")),
         default_language=_env("LANGUAGE", Settings.default_language),
         working_week_days=int(_env("WORKING_WEEK_DAYS", str(Settings.working_week_days))),
         session_idle_hours=float(_env("SESSION_IDLE_HOURS", str(Settings.session_idle_hours))),

@@ -16,7 +16,7 @@ from ehealth.hospital.models import Admission, Discharge
 from ehealth.outbox import ClinicalEvent
 from ehealth.patients.models import Patient
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
-from ehealth.reference.models import Department, Drug, Organization, Region
+from ehealth.reference.models import Bed, Department, Drug, Organization, Region
 
 # Rows per polars batch (bounded memory at national scale) and ids per IN list (well under every driver's limit).
 BATCH_ROWS = 50_000
@@ -159,7 +159,12 @@ def regions() -> Query:
 
 
 def organizations() -> Query:
-    """The organizations (names of institutions, not of people)."""
+    """The organizations (names of institutions, not of people), with their active beds (for bed occupancy)."""
+    beds = (
+        select(func.count(Bed.id))
+        .where(Bed.organization_id == Organization.id, Bed.is_active.is_(True))
+        .scalar_subquery()
+    )
     return select(
         Organization.id.label("organization_id"),
         Organization.name,
@@ -168,6 +173,7 @@ def organizations() -> Query:
         Organization.district_id,
         Organization.is_active,
         Organization.reimbursement_contract,
+        beds.label("beds"),
     ).order_by(Organization.id)
 
 

@@ -134,7 +134,7 @@ def visits(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
 
 def atc_levels(frame: pl.DataFrame) -> pl.DataFrame:
     """dim_drugs rows: the five ATC levels (anatomical group … chemical substance) of each drug's code."""
-    code = pl.col("atc_code")
+    code = pl.col("atc_code").cast(pl.String)  # an empty catalogue reads back as a Null column
     return frame.with_columns(
         code.str.slice(0, 1).alias("atc_level1"),
         code.str.slice(0, 3).alias("atc_level2"),

@@ -34,7 +34,8 @@ TABLES: dict[str, str] = {
         region_id SMALLINT NOT NULL,
         district_id INTEGER,
         is_active BOOLEAN NOT NULL,
-        reimbursement_contract BOOLEAN NOT NULL""",
+        reimbursement_contract BOOLEAN NOT NULL,
+        beds INTEGER NOT NULL""",
     "dim_drugs": """
         drug_id BIGINT PRIMARY KEY,
         inn VARCHAR NOT NULL,
@@ -176,6 +177,9 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table that is missing, and fill dim_dates when it is empty."""
     for table, body in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+    # A snapshot published before bed counts were kept gets the column; the next load fills it (dimensions reload).
+    if "beds" not in {row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE dim_organizations)").fetchall()}:
+        con.execute("ALTER TABLE dim_organizations ADD COLUMN beds INTEGER NOT NULL DEFAULT 0")
     if con.execute("SELECT count(*) FROM dim_dates").fetchone() == (0,):
         con.execute(f"""
             INSERT INTO dim_dates

@@ -1,0 +1,349 @@
+"""The dashboards' questions to the warehouse: one parameterized DuckDB query per figure, over fct_/dim_ tables.
+
+Conventions shared by every figure (the tests recompute each one from the operational database this way):
+- only rows with record_status = 'active' count (entered-in-error and superseded rows never do);
+- a month is the first day of the month of the event date (dates are Tashkent dates, as the ETL stores them);
+- prescriptions belong to the period by their issue date and to a region / facility through the prescribing
+  organization; the category filter is the prescription category;
+- admissions belong to the period by their admission date, discharges (and deaths, length of stay) by their
+  discharge date; region / facility are the hospital's; the category filter is the admission type;
+- rates are fractions 0..1, None when their denominator is zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ehealth.identifiers import TASHKENT
+from warehouse.connection import read
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters a dashboard page shares across its figures."""
+
+    start: date  # first day of the period (inclusive)
+    end: date  # last day (inclusive)
+    region_id: int | None = None  # SOATO region id (dim_regions.region_id)
+    organization_id: int | None = None
+    category: str | None = None  # prescriptions: prescription category; admissions: admission type
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A figure's table: column keys and rows."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    def column(self, key: str) -> list[Any]:
+        """The values of one column, in row order."""
+        index = self.columns.index(key)
+        return [row[index] for row in self.rows]
+
+
+def today() -> date:
+    """Today in Uzbekistan: the day live prescriptions past valid-until read as expired, open stays run to."""
+    return datetime.now(TASHKENT).date()
+
+
+def _query(path: Path, sql: str, params: dict[str, Any]) -> Frame:
+    """Run one query on a read-only connection to the published snapshot; only the parameters it names are bound."""
+    # DuckDB refuses named parameters a statement does not use, so each query gets exactly its own.
+    bound = {name: value for name, value in params.items() if f"${name}" in sql}
+    with read(path) as con:
+        cursor = con.execute(sql, bound)
+        names = tuple(str(description[0]) for description in cursor.description or ())
+        rows = [tuple(row) for row in cursor.fetchall()]
+    return Frame(names, rows)
+
+
+def _params(f: Filters) -> dict[str, Any]:
+    return {
+        "start": f.start,
+        "end": f.end,
+        "region_id": f.region_id,
+        "organization_id": f.organization_id,
+        "category": f.category,
+        "today": today(),
+    }
+
+
+# The active prescriptions of the period that pass the filters (a CTE named p).
+_PRESCRIPTIONS = """
+    p AS (
+        SELECT p.prescription_id, p.organization_id, o.region_id, p.category, p.state, p.valid_until,
+               p.issued_date, CAST(date_trunc('month', p.issued_date) AS DATE) AS month
+        FROM fct_prescriptions p JOIN dim_organizations o ON o.organization_id = p.organization_id
+        WHERE p.record_status = 'active' AND p.issued_date BETWEEN $start AND $end
+          AND ($region_id IS NULL OR o.region_id = $region_id)
+          AND ($organization_id IS NULL OR p.organization_id = $organization_id)
+          AND ($category IS NULL OR p.category = $category)
+    )"""
+# Prescriptions with at least one active dispense, and the hours from issue to the first of them (a CTE named d).
+_DISPENSED = """
+    d AS (
+        SELECT prescription_id, min(hours_to_dispense) AS hours
+        FROM fct_dispenses WHERE record_status = 'active' GROUP BY prescription_id
+    )"""
+# Prescriptions with at least one antibacterial for systemic use, ATC J01 (a CTE named abx).
+_ANTIBIOTIC = """
+    abx AS (
+        SELECT DISTINCT i.prescription_id
+        FROM fct_prescription_items i JOIN dim_drugs g ON g.drug_id = i.drug_id
+        WHERE g.atc_level2 = 'J01'
+    )"""
+_RATE = "count({part}) / NULLIF(count(p.prescription_id), 0)"
+
+
+def prescriptions_by_month(path: Path, f: Filters) -> Frame:
+    """Issued prescriptions per month and their state now; expired = stored expired or live past valid-until today."""
+    # States are as of today (Tashkent), as the registers show them: a live prescription past its valid-until
+    # reads as expired even before the nightly sweep stores it; the other columns count the stored state.
+    sql = f"""
+        WITH {_PRESCRIPTIONS}
+        SELECT month, count(*) AS issued,
+               count(*) FILTER (WHERE state = 'dispensed') AS dispensed,
+               count(*) FILTER (WHERE state = 'partially_dispensed' AND valid_until >= $today) AS partially_dispensed,
+               count(*) FILTER (WHERE state = 'expired'
+                   OR (state IN ('active', 'partially_dispensed') AND valid_until < $today)) AS expired,
+               count(*) FILTER (WHERE state = 'cancelled') AS cancelled
+        FROM p GROUP BY month ORDER BY month
+    """  # noqa: S608  (module constants only; values are parameters)
+    return _query(path, sql, _params(f))
+
+
+def prescriptions_by_region(path: Path, f: Filters) -> Frame:
+    """Every region (or the chosen one): issued, dispensed at least once, their rate, J01 share, median hours."""
+    sql = f"""
+        WITH {_PRESCRIPTIONS}, {_DISPENSED}, {_ANTIBIOTIC}
+        SELECT r.region_id, r.iso_code, r.name_uz, r.name_ru,
+               count(p.prescription_id) AS issued,
+               count(d.prescription_id) AS dispensed_any,
+               {_RATE.format(part="d.prescription_id")} AS dispense_rate,
+               {_RATE.format(part="abx.prescription_id")} AS antibiotic_share,
+               median(d.hours) AS median_hours_to_dispense
+        FROM dim_regions r
+        LEFT JOIN p ON p.region_id = r.region_id
+        LEFT JOIN d ON d.prescription_id = p.prescription_id
+        LEFT JOIN abx ON abx.prescription_id = p.prescription_id
+        WHERE $region_id IS NULL OR r.region_id = $region_id
+        GROUP BY r.region_id, r.iso_code, r.name_uz, r.name_ru
+        ORDER BY r.region_id
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def prescriptions_by_facility(path: Path, f: Filters) -> Frame:
+    """The prescribing facilities with prescriptions in the period: issued, dispensed at least once, rate, J01 share."""
+    sql = f"""
+        WITH {_PRESCRIPTIONS}, {_DISPENSED}, {_ANTIBIOTIC}
+        SELECT o.organization_id, o.name, o.region_id,
+               count(p.prescription_id) AS issued,
+               count(d.prescription_id) AS dispensed_any,
+               {_RATE.format(part="d.prescription_id")} AS dispense_rate,
+               {_RATE.format(part="abx.prescription_id")} AS antibiotic_share
+        FROM p
+        JOIN dim_organizations o ON o.organization_id = p.organization_id
+        LEFT JOIN d ON d.prescription_id = p.prescription_id
+        LEFT JOIN abx ON abx.prescription_id = p.prescription_id
+        GROUP BY o.organization_id, o.name, o.region_id
+        ORDER BY issued DESC, o.name, o.organization_id
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def top_inns(path: Path, f: Filters, limit: int = 10) -> Frame:
+    """The most prescribed INNs: items (prescription lines) and the prescriptions holding them."""
+    sql = f"""
+        WITH {_PRESCRIPTIONS}
+        SELECT i.inn, count(*) AS items, count(DISTINCT i.prescription_id) AS prescriptions
+        FROM fct_prescription_items i JOIN p ON p.prescription_id = i.prescription_id
+        GROUP BY i.inn ORDER BY items DESC, i.inn LIMIT $limit
+    """  # noqa: S608
+    return _query(path, sql, {**_params(f), "limit": limit})
+
+
+# ATC level → the dim_drugs column holding it (a whitelist: the level never reaches the SQL as text).
+_ATC_LEVELS = {level: f"atc_level{level}" for level in range(1, 6)}
+
+
+def top_atc_groups(path: Path, f: Filters, level: int = 3, limit: int = 10) -> Frame:
+    """The most prescribed ATC groups at `level` (1 anatomical … 5 substance), counted in items."""
+    if level not in _ATC_LEVELS:
+        raise ValueError(f"ATC level must be 1 … 5, not {level}")
+    sql = f"""
+        WITH {_PRESCRIPTIONS}
+        SELECT g.{_ATC_LEVELS[level]} AS atc, count(*) AS items
+        FROM fct_prescription_items i
+        JOIN p ON p.prescription_id = i.prescription_id
+        JOIN dim_drugs g ON g.drug_id = i.drug_id
+        GROUP BY atc ORDER BY items DESC, atc LIMIT $limit
+    """  # noqa: S608
+    return _query(path, sql, {**_params(f), "limit": limit})
+
+
+def reimbursed_use(path: Path, f: Filters) -> Frame:
+    """Reimbursed-programme prescriptions per month and how many were dispensed at least once."""
+    sql = f"""
+        WITH {_PRESCRIPTIONS}, {_DISPENSED}
+        SELECT p.month, count(*) AS prescriptions, count(d.prescription_id) AS dispensed_any
+        FROM p LEFT JOIN d ON d.prescription_id = p.prescription_id
+        WHERE p.category = 'reimbursed'
+        GROUP BY p.month ORDER BY p.month
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def controlled_volume(path: Path, f: Filters) -> Frame:
+    """Quantity of controlled drugs (drug category) dispensed per month of dispensing and INN."""
+    # The period is the dispensing date here; region and facility stay the prescriber's, as on the whole page.
+    sql = """
+        SELECT CAST(date_trunc('month', s.dispensed_date) AS DATE) AS month, g.inn,
+               sum(s.quantity) AS quantity_dispensed
+        FROM fct_dispenses s
+        JOIN fct_prescriptions p ON p.prescription_id = s.prescription_id
+        JOIN dim_organizations o ON o.organization_id = p.organization_id
+        JOIN dim_drugs g ON g.drug_id = s.drug_id
+        WHERE s.record_status = 'active' AND p.record_status = 'active' AND g.category = 'controlled'
+          AND s.dispensed_date BETWEEN $start AND $end
+          AND ($region_id IS NULL OR o.region_id = $region_id)
+          AND ($organization_id IS NULL OR p.organization_id = $organization_id)
+          AND ($category IS NULL OR p.category = $category)
+        GROUP BY month, g.inn ORDER BY month, g.inn
+    """
+    return _query(path, sql, _params(f))
+
+
+# The active stays that overlap the period and pass the filters (a CTE named a): admitted by its end and not
+# discharged before its start. Each figure then picks admissions or discharges of the period with these.
+_STAYS = """
+    a AS (
+        SELECT a.*, o.region_id
+        FROM fct_admissions a JOIN dim_organizations o ON o.organization_id = a.organization_id
+        WHERE a.record_status = 'active' AND a.admitted_date <= $end
+          AND (a.discharge_date IS NULL OR a.discharge_date >= $start)
+          AND ($region_id IS NULL OR o.region_id = $region_id)
+          AND ($organization_id IS NULL OR a.organization_id = $organization_id)
+          AND ($category IS NULL OR a.admission_type = $category)
+    )"""
+_ADMITTED = "a.admitted_date >= $start"
+_DISCHARGED = "a.discharge_date <= $end"
+# The stay figures of a group: admissions, discharges, mean length of stay and in-hospital mortality of discharges.
+_STAY_FIGURES = f"""
+    count(a.admission_id) FILTER (WHERE {_ADMITTED}) AS admissions,
+    count(a.admission_id) FILTER (WHERE {_DISCHARGED}) AS discharges,
+    avg(a.length_of_stay_days) FILTER (WHERE {_DISCHARGED}) AS average_length_of_stay,
+    count(a.admission_id) FILTER (WHERE {_DISCHARGED} AND a.outcome = 'died')
+        / NULLIF(count(a.admission_id) FILTER (WHERE {_DISCHARGED}), 0) AS mortality"""
+
+
+def admissions_by_month(path: Path, f: Filters) -> Frame:
+    """Admissions per month of admission; discharges and deaths per month of discharge."""
+    sql = f"""
+        WITH {_STAYS},
+        events AS (
+            SELECT CAST(date_trunc('month', a.admitted_date) AS DATE) AS month, 1 AS admitted, 0 AS discharged,
+                   CAST(NULL AS INTEGER) AS died
+            FROM a WHERE {_ADMITTED}
+            UNION ALL
+            SELECT CAST(date_trunc('month', a.discharge_date) AS DATE), 0, 1, CASE WHEN a.outcome = 'died' THEN 1 END
+            FROM a WHERE {_DISCHARGED}
+        )
+        SELECT month, sum(admitted) AS admissions, sum(discharged) AS discharges, count(died) AS deaths
+        FROM events GROUP BY month ORDER BY month
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def admissions_by_region(path: Path, f: Filters) -> Frame:
+    """Every region (or the chosen one): stay figures and the share of emergency admissions."""
+    sql = f"""
+        WITH {_STAYS}
+        SELECT r.region_id, r.iso_code, r.name_uz, r.name_ru, {_STAY_FIGURES},
+               count(a.admission_id) FILTER (WHERE {_ADMITTED} AND a.admission_type = 'emergency')
+                   / NULLIF(count(a.admission_id) FILTER (WHERE {_ADMITTED}), 0) AS emergency_share
+        FROM dim_regions r LEFT JOIN a ON a.region_id = r.region_id
+        WHERE $region_id IS NULL OR r.region_id = $region_id
+        GROUP BY r.region_id, r.iso_code, r.name_uz, r.name_ru
+        ORDER BY r.region_id
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def admissions_by_facility(path: Path, f: Filters) -> Frame:
+    """Hospitals with stays in the period: stay figures and bed occupancy.
+
+    bed_occupancy = Σ bed-days of the stays inside the period / (active beds × days of the period up to today);
+    a stay's bed-days are the days d with admitted_date ≤ d < discharge_date (open stays: d ≤ today), as the
+    length of stay counts them; None when the hospital has no beds or the period has not begun.
+    """
+    sql = f"""
+        WITH {_STAYS},
+        bounds AS (SELECT $start AS first_day, least($end, $today) + 1 AS after_last)
+        SELECT o.organization_id, o.name, o.region_id, {_STAY_FIGURES},
+               sum(greatest(0, date_diff('day', greatest(a.admitted_date, b.first_day),
+                                         least(coalesce(a.discharge_date, $today + 1), b.after_last))))
+                   / NULLIF(o.beds * greatest(0, date_diff('day', b.first_day, b.after_last)), 0) AS bed_occupancy
+        FROM a
+        JOIN dim_organizations o ON o.organization_id = a.organization_id
+        CROSS JOIN bounds b
+        GROUP BY o.organization_id, o.name, o.region_id, o.beds, b.first_day, b.after_last
+        ORDER BY admissions DESC, o.name, o.organization_id
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def admissions_by_profile(path: Path, f: Filters) -> Frame:
+    """Admissions and mean length of stay (of discharges) by department profile."""
+    sql = f"""
+        WITH {_STAYS}
+        SELECT a.department_profile,
+               count(a.admission_id) FILTER (WHERE {_ADMITTED}) AS admissions,
+               avg(a.length_of_stay_days) FILTER (WHERE {_DISCHARGED}) AS average_length_of_stay
+        FROM a GROUP BY a.department_profile
+        ORDER BY admissions DESC, a.department_profile NULLS LAST
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def admissions_by_chapter(path: Path, f: Filters) -> Frame:
+    """Admissions by ICD-10 chapter of the admission diagnosis."""
+    sql = f"""
+        WITH {_STAYS}
+        SELECT coalesce(g.chapter, 'unknown') AS chapter, count(*) AS admissions
+        FROM a LEFT JOIN dim_diagnoses g ON g.icd10_code = a.icd10_code
+        WHERE {_ADMITTED}
+        GROUP BY 1 ORDER BY admissions DESC, chapter
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def admission_types(path: Path, f: Filters) -> Frame:
+    """Admissions by type (emergency, planned, transfer) and each type's share of them."""
+    sql = f"""
+        WITH {_STAYS}
+        SELECT a.admission_type, count(*) AS admissions, count(*) / sum(count(*)) OVER () AS share
+        FROM a WHERE {_ADMITTED}
+        GROUP BY a.admission_type ORDER BY admissions DESC, a.admission_type
+    """  # noqa: S608
+    return _query(path, sql, _params(f))
+
+
+def regions(path: Path) -> Frame:
+    """The regions, by SOATO id."""
+    sql = "SELECT region_id, iso_code, name_uz, name_ru, name_en FROM dim_regions ORDER BY region_id"
+    return _query(path, sql, {})
+
+
+def facilities(path: Path, region_id: int | None, kind: str | None) -> Frame:
+    """Organizations of a region and kind (either may be None for all), by name."""
+    sql = """
+        SELECT organization_id, name, region_id FROM dim_organizations
+        WHERE ($region_id IS NULL OR region_id = $region_id) AND ($kind IS NULL OR kind = $kind)
+        ORDER BY name, organization_id
+    """
+    return _query(path, sql, {"region_id": region_id, "kind": kind})
