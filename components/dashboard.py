@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -23,6 +24,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from plotly.colors import sample_colorscale
 
 from auth.callbacks import requires
 from auth.permissions import Permission
@@ -279,11 +281,31 @@ def measure_picker(component_id: str, measures: Mapping[str, str], value: str) -
 # --- figures --------------------------------------------------------------------------------------------------------
 
 
+def _clockwise(ring: list[list[float]]) -> bool:
+    """True when a ring runs clockwise (the shoelace sum over its edges is positive)."""
+    return sum((x2 - x1) * (y2 + y1) for (x1, y1, *_), (x2, y2, *_) in pairwise(ring)) > 0
+
+
+def _rewound(polygon: list[list[list[float]]]) -> list[list[list[float]]]:
+    """A polygon with its outer ring clockwise and its holes counter-clockwise, as plotly's d3 projection wants."""
+    return [ring if _clockwise(ring) == (index == 0) else list(reversed(ring)) for index, ring in enumerate(polygon)]
+
+
 @cache
 def regions_geojson() -> dict[str, Any]:
-    """The 14 regions' boundaries (read once per process)."""
+    """The 14 regions' boundaries (read once per process), rewound for plotly.
+
+    The file follows RFC 7946 (outer rings counter-clockwise); d3, which plotly draws maps with, reads such a ring
+    as "the whole globe except the region", so every region would cover the world and the map would show nothing.
+    """
     with GEOJSON_PATH.open(encoding="utf-8") as handle:
         loaded: dict[str, Any] = json.load(handle)
+    for feature in loaded["features"]:
+        geometry = feature["geometry"]
+        if geometry["type"] == "Polygon":
+            geometry["coordinates"] = _rewound(geometry["coordinates"])
+        elif geometry["type"] == "MultiPolygon":
+            geometry["coordinates"] = [_rewound(polygon) for polygon in geometry["coordinates"]]
     return loaded
 
 
@@ -298,32 +320,69 @@ def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
     return fig
 
 
+def _outer_rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
+    """The outer ring of each polygon of a (Multi)Polygon."""
+    if geometry["type"] == "Polygon":
+        return [geometry["coordinates"][0]]
+    return [polygon[0] for polygon in geometry["coordinates"]]
+
+
 def choropleth(frame: Frame, measure: str, label: str, names: Mapping[int, str], kind: Kind) -> go.Figure:
-    """The 14 regions coloured by `measure`, drawn from the local GeoJSON with no map tiles (works offline)."""
-    values = [_plotted(value, kind) for value in frame.column(measure)]
-    hover = [
-        f"{names.get(region_id, iso)}: {cell_text(value, kind)}"
+    """The 14 regions coloured by `measure`, drawn as filled outlines from the local GeoJSON.
+
+    Plain filled shapes on longitude/latitude axes, not plotly's geo maps: those fetch their world topology from a
+    CDN, which hospital and ministry networks cannot reach, and then draw nothing.
+    """
+    values = {
+        iso: _plotted(value, kind) for iso, value in zip(frame.column("iso_code"), frame.column(measure), strict=True)
+    }
+    shown = [value for value in values.values() if value is not None]
+    low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
+    hover = {
+        iso: f"{names.get(region_id, iso)}: {cell_text(value, kind)}"
         for region_id, iso, value in zip(
             frame.column("region_id"), frame.column("iso_code"), frame.column(measure), strict=True
         )
-    ]
-    fig = go.Figure(
-        go.Choropleth(
-            geojson=regions_geojson(),
-            featureidkey="properties.shapeISO",
-            locations=frame.column("iso_code"),
-            z=values,
-            text=hover,
-            hoverinfo="text",
-            colorscale="Blues",
-            marker_line_color="white",
-            colorbar={"title": {"text": "%" if kind == Kind.PERCENT else ""}},
+    }
+    fig = go.Figure()
+    for feature in regions_geojson()["features"]:
+        iso = feature["properties"]["shapeISO"]
+        value = values.get(iso)
+        share = 0.0 if value is None or high == low else (float(value) - low) / (high - low)
+        color = "#eeeeee" if value is None else sample_colorscale("Blues", [0.15 + 0.85 * share])[0]
+        for ring in _outer_rings(feature["geometry"]):
+            fig.add_trace(
+                go.Scatter(
+                    x=[point[0] for point in ring],
+                    y=[point[1] for point in ring],
+                    fill="toself",
+                    fillcolor=color,
+                    line={"color": "white", "width": 1},
+                    mode="lines",
+                    hoveron="fills",
+                    text=hover.get(iso, iso),
+                    hoverinfo="text",
+                    customdata=[iso] * len(ring),
+                    showlegend=False,
+                )
+            )
+    # An invisible trace carries the colour bar of the measure's range.
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker={"colorscale": "Blues", "cmin": low, "cmax": high, "color": [low], "showscale": True,
+                    "colorbar": {"title": {"text": "%" if kind == Kind.PERCENT else ""}}},
+            hoverinfo="skip",
+            showlegend=False,
         )
-    )
-    # fitbounds on the regions, the basemap hidden: nothing is fetched from the internet.
-    fig.update_geos(fitbounds="locations", visible=False)
+    )  # fmt: skip
     _layout(fig, label, height=420)
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 0}, clickmode="event")
+    # Longitude shrunk by cos(41°) against latitude, so that Uzbekistan keeps its shape at its latitude.
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / 0.755)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 0}, clickmode="event", plot_bgcolor="white")
     return fig
 
 
@@ -366,10 +425,10 @@ def graph(component_id: str, fig: go.Figure) -> dcc.Graph:
 
 
 def clicked_region(click: object, isos: Mapping[str, int]) -> int | None:
-    """The region id of a click on the map (its ISO code), or None for anything else."""
+    """The region id of a click on the map (the ISO code each region's outline carries), or None otherwise."""
     points = click.get("points") if isinstance(click, dict) else None
     point = points[0] if isinstance(points, list) and points else None
-    location = point.get("location") if isinstance(point, dict) else None
+    location = point.get("customdata", point.get("location")) if isinstance(point, dict) else None
     return isos.get(location) if isinstance(location, str) else None
 
 

@@ -170,8 +170,11 @@ def test_an_analyst_sees_the_dashboard(
     _find(rendered, board.id("map"))
     answer = response_of(_show(client, portal, board, SEARCH))
     figure = answer[board.id("map")]["figure"]
-    assert len(figure["data"][0]["locations"]) == 14  # every region on the map, matched on its ISO code
-    assert figure["layout"]["geo"]["visible"] is False  # no basemap: nothing fetched from the internet
+    outlined = {trace["customdata"][0] for trace in figure["data"] if trace.get("customdata")}
+    assert len(outlined) == 14  # every region drawn from the local GeoJSON, matched on its ISO code
+    assert "geo" not in figure["layout"]  # no plotly geo map: it would fetch its world topology from a CDN
+    filled = {trace["customdata"][0]: trace["fillcolor"] for trace in figure["data"] if trace.get("customdata")}
+    assert len(set(filled.values())) > 1  # coloured by the measure
     by_region = board.by_region(warehouse, PERIOD)
     assert sum(by_region.column(board.measures[0].key)) > 0  # the demo has data in the period
     shown = text_of(answer[board.id("body")]["children"])
@@ -269,7 +272,7 @@ def test_a_region_drills_down_to_its_facilities(
     by_region = board.by_region(warehouse, PERIOD)
     busiest = max(by_region.rows, key=lambda row: row[by_region.columns.index(board.measures[0].key)])
     region_id, iso = busiest[0], busiest[1]
-    click = {"points": [{"location": iso, "z": 3}]}
+    click = {"points": [{"customdata": iso, "curveNumber": 3}]}
     answer = response_of(call(client, portal, f"{board.id('region')}.value", {f"{board.id('map')}.clickData": click}))
     assert answer[board.id("region")]["value"] == region_id
     options = response_of(
