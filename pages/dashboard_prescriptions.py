@@ -4,10 +4,12 @@ filters kept in the URL, a map of the regions, drill-down to facilities and CSV 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dash
+import plotly.graph_objects as go
 from dash import html
 
 from auth.guard import guarded
@@ -26,7 +28,7 @@ from components.dashboard import (
 from ehealth.i18n import N_, gettext
 from ehealth.prescription.models import PrescriptionCategory
 from warehouse import queries
-from warehouse.queries import Filters
+from warehouse.queries import Filters, Frame
 
 dash.register_page(
     __name__,
@@ -41,11 +43,30 @@ PREFIX = "rxdash"
 TOP = 10
 
 
+def controlled_chart(frame: Frame, title: str) -> go.Figure:
+    """Controlled medicines dispensed by month, one stacked bar per INN (units of each medicine's form)."""
+    months = sorted({value for value in frame.column("month") if isinstance(value, date)})
+    labels = [month.strftime("%m.%Y") for month in months]
+    volumes: dict[str, dict[date, int]] = {}
+    for month, inn, quantity in frame.rows:
+        volumes.setdefault(inn, {})[month] = quantity
+    bars = [
+        go.Bar(x=labels, y=[by_month.get(month, 0) for month in months], name=inn) for inn, by_month in volumes.items()
+    ]
+    fig = go.Figure(bars)
+    fig.update_layout(
+        title=title, barmode="stack", height=320, template="plotly_white", legend={"orientation": "h"},
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+    )  # fmt: skip
+    return fig
+
+
 def _charts(path: Path, f: Filters) -> list[Any]:
     by_month = queries.prescriptions_by_month(path, f)
     inns = queries.top_inns(path, f, limit=TOP)
     atc = queries.top_atc_groups(path, f, level=3, limit=TOP)
     reimbursed = queries.reimbursed_use(path, f)
+    controlled = queries.controlled_volume(path, f)
     return [
         graph(
             f"{PREFIX}-by-month",
@@ -71,6 +92,7 @@ def _charts(path: Path, f: Filters) -> list[Any]:
             f"{PREFIX}-atc",
             bar_chart(atc.column("atc"), atc.column("items"), gettext("Top ATC groups (prescribed items)")),
         ),
+        graph(f"{PREFIX}-controlled", controlled_chart(controlled, gettext("Controlled medicines dispensed (units)"))),
     ]
 
 
