@@ -611,6 +611,8 @@ class Board:
     facility_columns: tuple[Column, ...]
     charts: Callable[[Path, Filters], list[Any]]  # the page's charts (dcc.Graph), by month first
     file_stem: str  # msgid: the downloaded file's name without extension
+    # False: a chosen region narrows the region table to its row instead of listing its facilities.
+    drill_down: bool = True
 
     def id(self, name: str) -> str:
         """A component id of this page."""
@@ -624,7 +626,7 @@ def national(f: Filters) -> Filters:
 
 def table_of(board: Board, path: Path, f: Filters, names: Mapping[int, str]) -> Shown:
     """The table shown: the regions, or the chosen region's facilities (the drill-down)."""
-    if f.region_id is None:
+    if f.region_id is None or not board.drill_down:
         return shown_table(gettext("By region"), board.by_region(path, f), board.region_columns, names)
     title = gettext("Facilities of {region}", region=names.get(f.region_id, str(f.region_id)))
     return shown_table(title, board.by_facility(path, f), board.facility_columns, names)
@@ -660,7 +662,10 @@ def page_layout(board: Board, query: Mapping[str, object]) -> html.Div:
                             dbc.Label(gettext("Colour the map by"), html_for=board.id("measure")),
                             measure_picker(board.id("measure"), {m.key: m.label for m in board.measures}, first.key),
                             html.Div(
-                                gettext("Click a region to see its facilities."), className="small text-muted mt-1"
+                                gettext("Click a region to see its facilities.")
+                                if board.drill_down
+                                else gettext("Click a region to choose it."),
+                                className="small text-muted mt-1",
                             ),
                         ],
                         lg=3,

@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy import Connection, Select, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ehealth.access.models import Cabinet, InventoryReview
+from ehealth.access.models import Cabinet, EmploymentNotice, InstallationRequest, InventoryReview, LoginIdentity
 from ehealth.emr.models import Encounter, EncounterKind
 from ehealth.hospital.models import Admission, Discharge
 from ehealth.outbox import ClinicalEvent
@@ -192,17 +192,65 @@ def drugs() -> Query:
 
 
 def cabinets() -> Query:
-    """Cabinets without their owners' names, PINFLs, documents or e-mail."""
-    return select(
-        Cabinet.id.label("user_key"),
-        Cabinet.role,
-        Cabinet.organization_id,
-        Cabinet.department_id,
-        Cabinet.status,
-        Cabinet.created_at,
-        Cabinet.blocked_at,
-        Cabinet.archived_at,
-    ).order_by(Cabinet.id)
+    """Cabinets without their owners' names, PINFLs, documents or e-mail; their region and last sign-in."""
+    last_sign_in = (
+        select(func.max(LoginIdentity.last_used_at)).where(LoginIdentity.cabinet_id == Cabinet.id).scalar_subquery()
+    )
+    return (
+        select(
+            Cabinet.id.label("user_key"),
+            Cabinet.role,
+            Cabinet.organization_id,
+            Cabinet.department_id,
+            Cabinet.status,
+            Cabinet.created_at,
+            Cabinet.blocked_at,
+            Cabinet.archived_at,
+            last_sign_in.label("last_sign_in_at"),
+            Organization.region_id,
+        )
+        .join(Organization, Organization.id == Cabinet.organization_id)
+        .order_by(Cabinet.id)
+    )
+
+
+def notices() -> Query:
+    """Employment notices with their deadlines and the organization's region (no position: it is free text)."""
+    return (
+        select(
+            EmploymentNotice.id.label("notice_id"),
+            EmploymentNotice.cabinet_id.label("user_key"),
+            EmploymentNotice.organization_id,
+            Organization.region_id,
+            EmploymentNotice.kind,
+            EmploymentNotice.event_date,
+            EmploymentNotice.notified_on.label("notified_date"),
+            EmploymentNotice.notice_due_on.label("notice_due_date"),
+            EmploymentNotice.action,
+            EmploymentNotice.action_at,
+            EmploymentNotice.action_due_on.label("action_due_date"),
+        )
+        .join(Organization, Organization.id == EmploymentNotice.organization_id)
+        .order_by(EmploymentNotice.id)
+    )
+
+
+def installation_requests() -> Query:
+    """Installation requests with their deadline and the organization's region (no contact, no reason)."""
+    return (
+        select(
+            InstallationRequest.id.label("request_id"),
+            InstallationRequest.organization_id,
+            Organization.region_id,
+            InstallationRequest.received_on.label("submitted_date"),
+            InstallationRequest.due_on.label("due_date"),
+            InstallationRequest.status.label("state"),
+            InstallationRequest.installed_on,
+            InstallationRequest.updated_at,
+        )
+        .join(Organization, Organization.id == InstallationRequest.organization_id)
+        .order_by(InstallationRequest.id)
+    )
 
 
 def reviews() -> Query:

@@ -139,6 +139,15 @@ def _load_dimensions(conn: Connection, con: duckdb.DuckDBPyConnection, report: R
     report.rows["dim_users"] = load.replace_all(con, "dim_users", transform.users(cabinets))
     events = transform.user_events(cabinets, extract.whole(conn, extract.reviews()))
     report.rows["fct_user_events"] = load.replace_all(con, "fct_user_events", events)
+    # Notices and requests are few (thousands a year) and change state in place: reloaded whole, like the above.
+    report.rows["fct_notices"] = load.replace_all(
+        con, "fct_notices", transform.notices(extract.whole(conn, extract.notices()))
+    )
+    report.rows["fct_installation_requests"] = load.replace_all(
+        con,
+        "fct_installation_requests",
+        transform.installation_requests(extract.whole(conn, extract.installation_requests())),
+    )
 
 
 def run(engine: Engine, warehouse_path: Path, key: bytes, *, rebuild: bool = False, progress: bool = True) -> Report:

@@ -162,10 +162,65 @@ def diagnoses(codes: Iterable[str]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"icd10_code": pl.String, "block": pl.String, "chapter": pl.String}, orient="row")
 
 
+_USER_TIMES = ("created_at", "blocked_at", "archived_at", "last_sign_in_at")
+# Requests still waiting for the ministry: no decision date, no verdict yet.
+OPEN_REQUEST_STATES = ("received", "in_progress")
+
+
 def users(frame: pl.DataFrame) -> pl.DataFrame:
     """dim_users rows."""
-    frame = _as_utc(frame, ("created_at", "blocked_at", "archived_at"))
-    return frame.with_columns(naive_utc(("created_at", "blocked_at", "archived_at")))
+    frame = _as_utc(frame, _USER_TIMES)
+    return frame.with_columns(naive_utc(_USER_TIMES))
+
+
+def _on_time(done: str, due: str) -> pl.Expr:
+    """Whether a deadline was kept: done on or before the due day; null while not done (judged when asked)."""
+    return pl.when(pl.col(done).is_null()).then(None).otherwise(pl.col(done) <= pl.col(due))
+
+
+def notices(frame: pl.DataFrame) -> pl.DataFrame:
+    """fct_notices rows: the Tashkent day of the ministry's action and whether each R-10 deadline was kept.
+
+    The due dates are the ones the services stored (ehealth.calendar.notice_due / access_update_due at recording,
+    with the organization's working week), so the warehouse judges exactly what the notice pages judge.
+    """
+    frame = _as_utc(frame, ("action_at",))
+    dates = ("event_date", "notified_date", "notice_due_date", "action_due_date")
+    frame = frame.with_columns(
+        *(pl.col(name).cast(pl.Date) for name in dates),
+        pl.col("kind").cast(pl.String),
+        pl.col("action").cast(pl.String),
+        local_date("action_at").alias("action_date"),
+    )
+    return frame.with_columns(
+        (pl.col("notified_date") <= pl.col("notice_due_date")).alias("notified_on_time"),
+        _on_time("action_date", "action_due_date").alias("action_on_time"),
+    ).drop("action_at")
+
+
+def installation_requests(frame: pl.DataFrame) -> pl.DataFrame:
+    """fct_installation_requests rows: the day each was decided and whether that kept its 15 working days (R-3).
+
+    Installed: the installation date the ministry entered. Rejected: the Tashkent day of the last change (a
+    decided request cannot change again, so that is when it was rejected). The due date is the stored one
+    (ehealth.calendar.installation_due at filing), as the ministry's queue judges it.
+    """
+    frame = _as_utc(frame, ("updated_at",))
+    state = pl.col("state").cast(pl.String)
+    decided = (
+        pl.when(state == "installed")
+        .then(pl.col("installed_on").cast(pl.Date))
+        .when(state == "rejected")
+        .then(local_date("updated_at"))
+        .otherwise(None)
+    )
+    frame = frame.with_columns(
+        state.alias("state"),
+        pl.col("submitted_date").cast(pl.Date),
+        pl.col("due_date").cast(pl.Date),
+        decided.alias("decided_date"),
+    )
+    return frame.with_columns(_on_time("decided_date", "due_date").alias("on_time")).drop("installed_on", "updated_at")
 
 
 def user_events(cabinets: pl.DataFrame, reviews: pl.DataFrame) -> pl.DataFrame:

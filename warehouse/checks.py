@@ -28,7 +28,19 @@ ACCEPTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("dim_users", "status"): ("active", "blocked", "archived", "purged"),
     ("fct_user_events", "event"): ("created", "blocked", "archived", "reviewed"),
     ("fct_prescriptions", "sex"): ("male", "female"),
+    ("fct_notices", "kind"): ("termination", "transfer"),
+    ("fct_notices", "action"): ("rights_updated", "blocked_archived"),
+    ("fct_installation_requests", "state"): ("received", "in_progress", "installed", "rejected"),
 }
+# Rules every row must keep, as (table, SQL condition): a decided notice or request has its date and its verdict.
+CONSISTENT: tuple[tuple[str, str], ...] = (
+    ("fct_notices", "(action IS NULL) = (action_date IS NULL) AND (action_date IS NULL) = (action_on_time IS NULL)"),
+    (
+        "fct_installation_requests",
+        "(decided_date IS NULL) = (state IN ('received', 'in_progress'))"
+        " AND (decided_date IS NULL) = (on_time IS NULL)",
+    ),
+)
 RECORD_STATUSES = ("active", "entered_in_error", "superseded")
 # A PINFL is 14 digits; no warehouse text may hold anything shaped like one.
 PINFL_PATTERN = r"\d{14}"
@@ -52,7 +64,12 @@ def _varchar_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 def failures(con: duckdb.DuckDBPyConnection, *, forbidden_words: Iterable[str] = ()) -> list[str]:
     """Every broken rule of the snapshot, described; empty when it may be published."""
-    return [*_key_failures(con), *_value_failures(con), *_identity_failures(con, forbidden_words)]
+    return [
+        *_key_failures(con),
+        *_value_failures(con),
+        *_consistency_failures(con),
+        *_identity_failures(con, forbidden_words),
+    ]
 
 
 def _key_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -80,6 +97,15 @@ def _value_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
         ).fetchall()
         if found:
             problems.append(f"{table}.{column}: unexpected values {sorted(str(row[0]) for row in found)}")
+    return problems
+
+
+def _consistency_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
+    problems: list[str] = []
+    for table, condition in CONSISTENT:
+        broken = con.execute(f"SELECT count(*) FROM {table} WHERE NOT ({condition})").fetchone()  # noqa: S608
+        if broken and broken[0]:
+            problems.append(f"{table}: {broken[0]} rows break {condition}")
     return problems
 
 

@@ -13,10 +13,11 @@ Conventions shared by every figure (the tests recompute each one from the operat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ehealth.calendar import day_bounds
 from ehealth.identifiers import TASHKENT
 from warehouse.connection import read
 
@@ -347,3 +348,128 @@ def facilities(path: Path, region_id: int | None, kind: str | None) -> Frame:
         ORDER BY name, organization_id
     """
     return _query(path, sql, {"region_id": region_id, "kind": kind})
+
+
+# --- user inventory (R-10, R-3, R-14) -----------------------------------------------------------------------------
+# The user figures are a picture as of the period's last day (f.end), except deadlines, which count the notices and
+# requests received in the period. Region / facility are the cabinet's (or the notice's, request's) organization's;
+# the category filter is the cabinet's role (installation requests name several people: the role does not filter
+# them). Purged cabinets are history without an owner and are left out. Statuses and last sign-ins are the ones
+# known now: blocking can be undone (blocked_at is cleared), so a past day's status cannot be rebuilt.
+
+# The cabinets created by the end of the period that pass the filters (a CTE named u).
+_CABINETS = """
+    u AS (
+        SELECT * FROM dim_users
+        WHERE status <> 'purged' AND created_at < $until
+          AND ($region_id IS NULL OR region_id = $region_id)
+          AND ($organization_id IS NULL OR organization_id = $organization_id)
+          AND ($category IS NULL OR role = $category)
+    )"""
+# The dimensions cabinets_by may group by → the dim_users column (a whitelist: never SQL from the caller).
+_CABINET_DIMENSIONS = {"role": "role", "status": "status", "region": "region_id"}
+
+
+def _user_params(f: Filters, **extra: Any) -> dict[str, Any]:
+    """The filters' parameters and the UTC instant the period's last Tashkent day ends (timestamps are naive UTC)."""
+    return {**_params(f), "until": _utc_start(f.end + timedelta(days=1)), **extra}
+
+
+def _utc_start(day: date) -> datetime:
+    """The naive UTC instant `day` begins in Tashkent (how the warehouse stores times)."""
+    start, _ = day_bounds(day)
+    return start.astimezone(UTC).replace(tzinfo=None)
+
+
+def cabinets_by(path: Path, f: Filters, dimension: str) -> Frame:
+    """Cabinets created by the period's end (not purged) by role, status or region: how many, and in each status."""
+    if dimension not in _CABINET_DIMENSIONS:
+        raise ValueError(f"dimension must be one of {sorted(_CABINET_DIMENSIONS)}, not {dimension!r}")
+    sql = f"""
+        WITH {_CABINETS}
+        SELECT {_CABINET_DIMENSIONS[dimension]} AS key, count(*) AS cabinets,
+               count(*) FILTER (WHERE status = 'active') AS active,
+               count(*) FILTER (WHERE status = 'blocked') AS blocked,
+               count(*) FILTER (WHERE status = 'archived') AS archived
+        FROM u GROUP BY key ORDER BY cabinets DESC, key
+    """  # noqa: S608
+    return _query(path, sql, _user_params(f))
+
+
+def deadlines(path: Path, f: Filters) -> Frame:
+    """Notices (by the day notified) and installation requests (by the day received) of the period against the
+    ministry's working-day deadline: kept, missed (late, or still open past it today), still open within it.
+
+    A notice is judged on the ministry's deadline to act (3 working days, R-10), a request on its 15 working days
+    (R-3), both as the services judge them: overdue once the due day has passed today. on_time_share is kept of
+    the judged ones (on time + overdue), None when none is judged yet.
+    """
+    figures = """
+        count(*) AS total,
+        count(*) FILTER (WHERE {on_time}) AS on_time,
+        count(*) FILTER (WHERE NOT {on_time} OR ({on_time} IS NULL AND {due} < $today)) AS overdue,
+        count(*) FILTER (WHERE {on_time} IS NULL AND {due} >= $today) AS pending,
+        count(*) FILTER (WHERE {on_time})
+            / NULLIF(count(*) FILTER (WHERE {on_time} IS NOT NULL OR {due} < $today), 0) AS on_time_share"""
+    sql = f"""
+        SELECT 'notice' AS kind, {figures.format(on_time="n.action_on_time", due="n.action_due_date")}
+        FROM fct_notices n JOIN dim_users c ON c.user_key = n.user_key
+        WHERE n.notified_date BETWEEN $start AND $end
+          AND ($region_id IS NULL OR n.region_id = $region_id)
+          AND ($organization_id IS NULL OR n.organization_id = $organization_id)
+          AND ($category IS NULL OR c.role = $category)
+        UNION ALL
+        SELECT 'installation_request', {figures.format(on_time="r.on_time", due="r.due_date")}
+        FROM fct_installation_requests r
+        WHERE r.submitted_date BETWEEN $start AND $end
+          AND ($region_id IS NULL OR r.region_id = $region_id)
+          AND ($organization_id IS NULL OR r.organization_id = $organization_id)
+    """  # noqa: S608
+    frame = _query(path, sql, _params(f))
+    # UNION ALL promises no order: notices first, as the page shows them.
+    return Frame(frame.columns, sorted(frame.rows, key=lambda row: row[0] != "notice"))
+
+
+def review_coverage(path: Path, f: Filters) -> Frame:
+    """Every region (or the chosen one): active cabinets and how many were reviewed in the 12 months up to the
+    period's end (a review on or after the same day a year before, as the inventory page counts it, R-14)."""
+    sql = f"""
+        WITH {_CABINETS},
+        reviewed AS (
+            SELECT DISTINCT user_key FROM fct_user_events
+            WHERE event = 'reviewed' AND event_date BETWEEN $end - INTERVAL 365 DAY AND $end
+        ),
+        a AS (
+            SELECT u.region_id, u.user_key, r.user_key AS reviewed_key
+            FROM u LEFT JOIN reviewed r ON r.user_key = u.user_key WHERE u.status = 'active'
+        )
+        SELECT g.region_id, g.iso_code, g.name_uz, g.name_ru,
+               count(a.user_key) AS active_cabinets, count(a.reviewed_key) AS reviewed_12_months,
+               count(a.reviewed_key) / NULLIF(count(a.user_key), 0) AS coverage
+        FROM dim_regions g LEFT JOIN a ON a.region_id = g.region_id
+        WHERE $region_id IS NULL OR g.region_id = $region_id
+        GROUP BY g.region_id, g.iso_code, g.name_uz, g.name_ru
+        ORDER BY g.region_id
+    """  # noqa: S608
+    return _query(path, sql, _user_params(f))
+
+
+def dormant(path: Path, f: Filters, days: int = 90) -> Frame:
+    """Every region (or the chosen one): active cabinets never signed in, and those whose last sign-in came before
+    the `days` days ending with the period's last day (dormant), among all active cabinets."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, not {days}")
+    sql = f"""
+        WITH {_CABINETS},
+        a AS (SELECT * FROM u WHERE status = 'active')
+        SELECT g.region_id, g.iso_code, g.name_uz, g.name_ru,
+               count(a.user_key) FILTER (WHERE a.last_sign_in_at IS NULL) AS never_signed_in,
+               count(a.user_key) FILTER (WHERE a.last_sign_in_at < $dormant_before) AS dormant,
+               count(a.user_key) AS active_cabinets
+        FROM dim_regions g LEFT JOIN a ON a.region_id = g.region_id
+        WHERE $region_id IS NULL OR g.region_id = $region_id
+        GROUP BY g.region_id, g.iso_code, g.name_uz, g.name_ru
+        ORDER BY g.region_id
+    """  # noqa: S608
+    since = f.end - timedelta(days=days - 1)
+    return _query(path, sql, _user_params(f, dormant_before=_utc_start(since)))

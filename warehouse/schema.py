@@ -62,7 +62,9 @@ TABLES: dict[str, str] = {
         status VARCHAR NOT NULL,
         created_at TIMESTAMP NOT NULL,
         blocked_at TIMESTAMP,
-        archived_at TIMESTAMP""",
+        archived_at TIMESTAMP,
+        last_sign_in_at TIMESTAMP,
+        region_id SMALLINT NOT NULL""",
     "fct_prescriptions": f"""
         prescription_id BIGINT PRIMARY KEY,{_PATIENT},
         organization_id BIGINT NOT NULL,
@@ -136,6 +138,31 @@ TABLES: dict[str, str] = {
         decision VARCHAR,
         occurred_at TIMESTAMP NOT NULL,
         event_date DATE NOT NULL""",
+    # Employment notices (R-10) with both deadlines: the organization's to notify, the ministry's to act.
+    "fct_notices": """
+        notice_id BIGINT PRIMARY KEY,
+        user_key BIGINT NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        kind VARCHAR NOT NULL,
+        event_date DATE NOT NULL,
+        notified_date DATE NOT NULL,
+        notice_due_date DATE NOT NULL,
+        notified_on_time BOOLEAN NOT NULL,
+        action VARCHAR,
+        action_date DATE,
+        action_due_date DATE NOT NULL,
+        action_on_time BOOLEAN""",
+    # Installation requests (R-3), due 15 working days after they were received; decided = installed or rejected.
+    "fct_installation_requests": """
+        request_id BIGINT PRIMARY KEY,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        submitted_date DATE NOT NULL,
+        due_date DATE NOT NULL,
+        decided_date DATE,
+        state VARCHAR NOT NULL,
+        on_time BOOLEAN""",
     # One row: how far the warehouse has read (clinical outbox id; updated_at of the reloaded sources).
     "etl_watermark": """
         singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
@@ -160,7 +187,17 @@ KEYS: dict[str, str] = {
     "fct_admissions": "admission_id",
     "fct_visits": "encounter_id",
     "fct_user_events": "event_key",
+    "fct_notices": "notice_id",
+    "fct_installation_requests": "request_id",
     "etl_watermark": "singleton",
+}
+
+# Columns added after snapshots were first published: (table, column) → its type and default for rows already there.
+# Their tables are reloaded whole every run, so the default never survives a load.
+ADDED_COLUMNS: dict[tuple[str, str], str] = {
+    ("dim_organizations", "beds"): "INTEGER NOT NULL DEFAULT 0",
+    ("dim_users", "last_sign_in_at"): "TIMESTAMP",
+    ("dim_users", "region_id"): "SMALLINT NOT NULL DEFAULT 0",
 }
 
 # dim_dates spans every date the portal's data can plausibly carry; generated once, never reloaded.
@@ -177,9 +214,11 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table that is missing, and fill dim_dates when it is empty."""
     for table, body in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
-    # A snapshot published before bed counts were kept gets the column; the next load fills it (dimensions reload).
-    if "beds" not in {row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE dim_organizations)").fetchall()}:
-        con.execute("ALTER TABLE dim_organizations ADD COLUMN beds INTEGER NOT NULL DEFAULT 0")
+    # A snapshot published before a column was kept gets it; the next load fills it (those tables reload whole).
+    for (table, column), definition in ADDED_COLUMNS.items():
+        present = {row[0] for row in con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()}  # noqa: S608
+        if column not in present:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
     if con.execute("SELECT count(*) FROM dim_dates").fetchone() == (0,):
         con.execute(f"""
             INSERT INTO dim_dates
