@@ -67,7 +67,11 @@ def init_app(server: Flask, settings: Settings) -> None:
     @server.before_request
     def expire_idle_sessions() -> None:
         """Sign out a session that has been idle longer than the setting (DMED: 8 hours)."""
-        if request.path.startswith(STATIC_PREFIXES):
+        if request.path.startswith(STATIC_PREFIXES) or request.path == "/favicon.ico":
+            return
+        if "_user_id" not in session:
+            # Nobody signed in: nothing to expire, and not rewriting the cookie keeps a parallel request (the
+            # browser's favicon) from overwriting the one-time sign-in state another response just stored.
             return
         now = utcnow().timestamp()
         last_seen = session.get(LAST_SEEN)
