@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ehealth.access.models import Cabinet, EmploymentNotice, InstallationRequest, InventoryReview, LoginIdentity
@@ -18,9 +20,12 @@ from ehealth.patients.models import Patient
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from ehealth.reference.models import Bed, Department, Drug, Organization, Region
 
-# Rows per polars batch (bounded memory at national scale) and ids per IN list (well under every driver's limit).
+# Rows per polars batch (bounded memory at national scale) and ids per query of the incremental path: one array
+# parameter on PostgreSQL; on SQLite an IN list, held within its bound-variable limit (see _ids_per_query).
 BATCH_ROWS = 50_000
-IDS_PER_QUERY = 1_000
+IDS_PER_QUERY = 20_000
+# Bound variables left to the query itself (status filters and the like) under SQLite's limit.
+_SQLITE_SPARE_VARIABLES = 100
 
 # Any SELECT the ETL reads (SQLAlchemy types a Select by its columns).
 Query = Select[*tuple[Any, ...]]
@@ -269,13 +274,30 @@ def frames(conn: Connection, query: Query) -> Iterator[pl.DataFrame]:
     yield from batches
 
 
+def _ids_per_query(conn: Connection) -> int:
+    """How many ids one query of frames_for takes: IDS_PER_QUERY, less on a SQLite built with a low variable limit."""
+    if conn.dialect.name != "sqlite":
+        return IDS_PER_QUERY
+    raw = conn.connection.driver_connection
+    limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if isinstance(raw, sqlite3.Connection) else 999
+    return max(1, min(IDS_PER_QUERY, limit - _SQLITE_SPARE_VARIABLES))
+
+
+def _among(conn: Connection, column: InstrumentedAttribute[int], ids: list[int]) -> ColumnElement[bool]:
+    """`column` is one of `ids`: `= ANY(:ids)` with one array parameter on PostgreSQL, an IN list elsewhere."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=postgresql.ARRAY(column.type)))
+    return column.in_(ids)
+
+
 def frames_for(
     conn: Connection, query: Query, column: InstrumentedAttribute[int], ids: Sequence[int]
 ) -> Iterator[pl.DataFrame]:
-    """The rows of `query` whose `column` is one of `ids`, a bounded IN list at a time."""
-    for start in range(0, len(ids), IDS_PER_QUERY):
-        chunk = list(ids[start : start + IDS_PER_QUERY])
-        frame = pl.read_database(query.where(column.in_(chunk)), conn, infer_schema_length=None)
+    """The rows of `query` whose `column` is one of `ids`, one query per chunk of ids (a few round trips in all)."""
+    size = _ids_per_query(conn)
+    for start in range(0, len(ids), size):
+        chunk = list(ids[start : start + size])
+        frame = pl.read_database(query.where(_among(conn, column, chunk)), conn, infer_schema_length=None)
         if frame.height:
             yield frame
 
@@ -330,8 +352,8 @@ def changes(conn: Connection, after: int, upto: int) -> Changes:
         "encounter": found.visits,
     }
     for frame in frames(conn, query):
-        for entity, entity_id in frame.iter_rows():
-            targets[str(entity)].add(int(entity_id))
+        for (entity,), group in frame.group_by("entity"):
+            targets[str(entity)].update(int(value) for value in group["entity_id"])
     # A dispense changes its item's dispensed quantity (and maybe no prescription state): refresh the prescription.
     for frame in frames_for(conn, select(Dispense.prescription_id), Dispense.id, sorted(found.dispenses)):
         found.prescriptions.update(int(value) for value in frame.to_series())

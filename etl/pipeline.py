@@ -21,7 +21,7 @@ from ehealth.hospital.models import Admission
 from ehealth.patients.models import Patient
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from ehealth.reference.models import Organization
-from etl import extract, load, transform
+from etl import aggregate, extract, load, transform
 from warehouse import checks
 from warehouse.publish import building
 
@@ -188,6 +188,7 @@ def run(engine: Engine, warehouse_path: Path, key: bytes, *, rebuild: bool = Fal
                 datetime.now(UTC).replace(tzinfo=None),
             ],
         )
+        aggregate.rebuild(con)
         checks.check(con, forbidden_words=_surnames(conn))
         con.execute("COMMIT")
     report.seconds = time.perf_counter() - started

@@ -30,6 +30,19 @@ def patient_key(key: bytes, patient_id: int) -> str:
     return hmac.new(key, str(patient_id).encode(), hashlib.sha256).hexdigest()
 
 
+def patient_keys(key: bytes, patient_ids: pl.Series) -> pl.Series:
+    """patient_key of every row of `patient_ids`, the HMAC computed once per distinct patient (a batch repeats them).
+
+    The distinct ids' keys are mapped back onto the rows in polars: the same pseudonyms, bit for bit, as
+    patient_key row by row, at a fraction of the Python calls (a patient has many prescriptions, items, visits).
+    """
+    if patient_ids.is_empty():
+        return pl.Series("patient_key", [], dtype=pl.String)
+    distinct = patient_ids.unique()
+    keys = pl.Series([patient_key(key, int(value)) for value in distinct], dtype=pl.String)
+    return patient_ids.replace_strict(distinct, keys, return_dtype=pl.String).alias("patient_key")
+
+
 def age_band(age: int) -> str:
     """The reporting age band of an age in whole years."""
     for lower, label in AGE_BANDS:
@@ -70,7 +83,7 @@ def _as_utc(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
 
 def pseudonymize(frame: pl.DataFrame, key: bytes, at: str) -> pl.DataFrame:
     """Replace patient_id and birth_date by the pseudonym, birth year and age band at the time column `at`."""
-    keys = [patient_key(key, int(value)) for value in frame["patient_id"]]
+    keys = patient_keys(key, frame["patient_id"])
     born = pl.col("birth_date").cast(pl.Date)
     when = local_date(at)
     # Whole years: the year difference, less one when the birthday has not come yet that year.
@@ -78,7 +91,7 @@ def pseudonymize(frame: pl.DataFrame, key: bytes, at: str) -> pl.DataFrame:
         (when.dt.month() * 100 + when.dt.day()) < (born.dt.month() * 100 + born.dt.day())
     ).cast(pl.Int32)
     return frame.with_columns(
-        pl.Series("patient_key", keys, dtype=pl.String),
+        keys,
         born.dt.year().cast(pl.Int16).alias("birth_year"),
         age_band_expr(age).alias("age_band"),
     ).drop("patient_id", "birth_date")
@@ -96,9 +109,8 @@ def prescriptions(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
 def prescription_items(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
     """fct_prescription_items rows."""
     frame = _as_utc(frame, ("issued_at",))
-    keys = [patient_key(key, int(value)) for value in frame["patient_id"]]
     return frame.with_columns(
-        pl.Series("patient_key", keys, dtype=pl.String), local_date("issued_at").alias("issued_date")
+        patient_keys(key, frame["patient_id"]), local_date("issued_at").alias("issued_date")
     ).drop("patient_id", "issued_at")
 
 

@@ -75,8 +75,12 @@ def failures(con: duckdb.DuckDBPyConnection, *, forbidden_words: Iterable[str] =
 def _key_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
     problems: list[str] = []
     for table, key in KEYS.items():
+        # A roll-up's key is a column list: null if any of them is, distinct as a row.
+        columns = [column.strip() for column in key.split(",")]
+        null = " OR ".join(f"{column} IS NULL" for column in columns)
+        distinct = f"({key})" if len(columns) > 1 else key
         nulls, duplicates = con.execute(
-            f"SELECT count(*) FILTER (WHERE {key} IS NULL), count(*) - count(DISTINCT {key}) FROM {table}"  # noqa: S608
+            f"SELECT count(*) FILTER (WHERE {null}), count(*) - count(DISTINCT {distinct}) FROM {table}"  # noqa: S608
         ).fetchone() or (0, 0)
         if nulls:
             problems.append(f"{table}.{key}: {nulls} null keys")

@@ -1,4 +1,4 @@
-"""The dashboards' questions to the warehouse: one parameterized DuckDB query per figure, over fct_/dim_ tables.
+"""The dashboards' questions to the warehouse: one parameterized DuckDB query per figure, over agg_/fct_/dim_ tables.
 
 Conventions shared by every figure (the tests recompute each one from the operational database this way):
 - only rows with record_status = 'active' count (entered-in-error and superseded rows never do);
@@ -84,55 +84,77 @@ _PRESCRIPTIONS = """
           AND ($organization_id IS NULL OR p.organization_id = $organization_id)
           AND ($category IS NULL OR p.category = $category)
     )"""
-# Prescriptions with at least one active dispense, and the hours from issue to the first of them (a CTE named d).
-_DISPENSED = """
-    d AS (
-        SELECT prescription_id, min(hours_to_dispense) AS hours
-        FROM fct_dispenses WHERE record_status = 'active' GROUP BY prescription_id
+# The same prescriptions as roll-up rows of agg_prescriptions_daily (a CTE named ap): sum its counts, never count rows.
+_PRESCRIPTION_ROLLUP = """
+    ap AS (
+        SELECT *, CAST(date_trunc('month', issued_date) AS DATE) AS month FROM agg_prescriptions_daily
+        WHERE issued_date BETWEEN $start AND $end
+          AND ($region_id IS NULL OR region_id = $region_id)
+          AND ($organization_id IS NULL OR organization_id = $organization_id)
+          AND ($category IS NULL OR category = $category)
     )"""
-# Prescriptions with at least one antibacterial for systemic use, ATC J01 (a CTE named abx).
-_ANTIBIOTIC = """
-    abx AS (
-        SELECT DISTINCT i.prescription_id
-        FROM fct_prescription_items i JOIN dim_drugs g ON g.drug_id = i.drug_id
-        WHERE g.atc_level2 = 'J01'
+# The same prescriptions' items as rows of agg_items_daily (a CTE named ai).
+_ITEM_ROLLUP = """
+    ai AS (
+        SELECT * FROM agg_items_daily
+        WHERE issued_date BETWEEN $start AND $end
+          AND ($region_id IS NULL OR region_id = $region_id)
+          AND ($organization_id IS NULL OR organization_id = $organization_id)
+          AND ($category IS NULL OR category = $category)
     )"""
-_RATE = "count({part}) / NULLIF(count(p.prescription_id), 0)"
+# The roll-up counterparts of count(...) and of a rate of the prescriptions (a sum over no rows is NULL: zero for
+# counts, NULL for rates).
+_SUM = "CAST(coalesce(sum({part}), 0) AS BIGINT)"
+_ROLLUP_RATE = "sum({part}) / NULLIF(coalesce(sum(ap.prescriptions), 0), 0)"
 
 
 def prescriptions_by_month(path: Path, f: Filters) -> Frame:
     """Issued prescriptions per month and their state now; expired = stored expired or live past valid-until today."""
     # States are as of today (Tashkent), as the registers show them: a live prescription past its valid-until
     # reads as expired even before the nightly sweep stores it; the other columns count the stored state.
+    # valid_until is part of the roll-up's grain, so "past valid-until today" is judged exactly on its rows.
+    count = "CAST(sum(prescriptions) FILTER (WHERE {}) AS BIGINT)"
+    expired = "state = 'expired' OR (state IN ('active', 'partially_dispensed') AND valid_until < $today)"
     sql = f"""
-        WITH {_PRESCRIPTIONS}
-        SELECT month, count(*) AS issued,
-               count(*) FILTER (WHERE state = 'dispensed') AS dispensed,
-               count(*) FILTER (WHERE state = 'partially_dispensed' AND valid_until >= $today) AS partially_dispensed,
-               count(*) FILTER (WHERE state = 'expired'
-                   OR (state IN ('active', 'partially_dispensed') AND valid_until < $today)) AS expired,
-               count(*) FILTER (WHERE state = 'cancelled') AS cancelled
-        FROM p GROUP BY month ORDER BY month
+        WITH {_PRESCRIPTION_ROLLUP}
+        SELECT month, CAST(sum(prescriptions) AS BIGINT) AS issued,
+               coalesce({count.format("state = 'dispensed'")}, 0) AS dispensed,
+               coalesce({count.format("state = 'partially_dispensed' AND valid_until >= $today")}, 0)
+                   AS partially_dispensed,
+               coalesce({count.format(expired)}, 0) AS expired,
+               coalesce({count.format("state = 'cancelled'")}, 0) AS cancelled
+        FROM ap GROUP BY month ORDER BY month
     """  # noqa: S608  (module constants only; values are parameters)
     return _query(path, sql, _params(f))
 
 
 def prescriptions_by_region(path: Path, f: Filters) -> Frame:
     """Every region (or the chosen one): issued, dispensed at least once, their rate, J01 share, median hours."""
+    # The counts come from the roll-up; an exact median does not roll up, so it stays on the facts, with the
+    # dispenses read only for the period's prescriptions.
     sql = f"""
-        WITH {_PRESCRIPTIONS}, {_DISPENSED}, {_ANTIBIOTIC}
+        WITH {_PRESCRIPTION_ROLLUP}, {_PRESCRIPTIONS},
+        d AS (
+            SELECT p.region_id, p.prescription_id, min(s.hours_to_dispense) AS hours
+            FROM p JOIN fct_dispenses s ON s.prescription_id = p.prescription_id AND s.record_status = 'active'
+            GROUP BY p.region_id, p.prescription_id
+        ),
+        counts AS (
+            SELECT region_id, sum(prescriptions) AS prescriptions, sum(dispensed_any) AS dispensed_any,
+                   sum(with_antibiotic) AS with_antibiotic
+            FROM ap GROUP BY region_id
+        ),
+        hours AS (SELECT region_id, median(hours) AS median_hours FROM d GROUP BY region_id)
         SELECT r.region_id, r.iso_code, r.name_uz, r.name_ru,
-               count(p.prescription_id) AS issued,
-               count(d.prescription_id) AS dispensed_any,
-               {_RATE.format(part="d.prescription_id")} AS dispense_rate,
-               {_RATE.format(part="abx.prescription_id")} AS antibiotic_share,
-               median(d.hours) AS median_hours_to_dispense
+               CAST(coalesce(c.prescriptions, 0) AS BIGINT) AS issued,
+               CAST(coalesce(c.dispensed_any, 0) AS BIGINT) AS dispensed_any,
+               c.dispensed_any / NULLIF(c.prescriptions, 0) AS dispense_rate,
+               c.with_antibiotic / NULLIF(c.prescriptions, 0) AS antibiotic_share,
+               h.median_hours AS median_hours_to_dispense
         FROM dim_regions r
-        LEFT JOIN p ON p.region_id = r.region_id
-        LEFT JOIN d ON d.prescription_id = p.prescription_id
-        LEFT JOIN abx ON abx.prescription_id = p.prescription_id
+        LEFT JOIN counts c ON c.region_id = r.region_id
+        LEFT JOIN hours h ON h.region_id = r.region_id
         WHERE $region_id IS NULL OR r.region_id = $region_id
-        GROUP BY r.region_id, r.iso_code, r.name_uz, r.name_ru
         ORDER BY r.region_id
     """  # noqa: S608
     return _query(path, sql, _params(f))
@@ -141,16 +163,14 @@ def prescriptions_by_region(path: Path, f: Filters) -> Frame:
 def prescriptions_by_facility(path: Path, f: Filters) -> Frame:
     """The prescribing facilities with prescriptions in the period: issued, dispensed at least once, rate, J01 share."""
     sql = f"""
-        WITH {_PRESCRIPTIONS}, {_DISPENSED}, {_ANTIBIOTIC}
+        WITH {_PRESCRIPTION_ROLLUP}
         SELECT o.organization_id, o.name, o.region_id,
-               count(p.prescription_id) AS issued,
-               count(d.prescription_id) AS dispensed_any,
-               {_RATE.format(part="d.prescription_id")} AS dispense_rate,
-               {_RATE.format(part="abx.prescription_id")} AS antibiotic_share
-        FROM p
-        JOIN dim_organizations o ON o.organization_id = p.organization_id
-        LEFT JOIN d ON d.prescription_id = p.prescription_id
-        LEFT JOIN abx ON abx.prescription_id = p.prescription_id
+               {_SUM.format(part="ap.prescriptions")} AS issued,
+               {_SUM.format(part="ap.dispensed_any")} AS dispensed_any,
+               {_ROLLUP_RATE.format(part="ap.dispensed_any")} AS dispense_rate,
+               {_ROLLUP_RATE.format(part="ap.with_antibiotic")} AS antibiotic_share
+        FROM ap
+        JOIN dim_organizations o ON o.organization_id = ap.organization_id
         GROUP BY o.organization_id, o.name, o.region_id
         ORDER BY issued DESC, o.name, o.organization_id
     """  # noqa: S608
@@ -159,11 +179,12 @@ def prescriptions_by_facility(path: Path, f: Filters) -> Frame:
 
 def top_inns(path: Path, f: Filters, limit: int = 10) -> Frame:
     """The most prescribed INNs: items (prescription lines) and the prescriptions holding them."""
+    # inn_prescriptions counts each prescription once per INN it holds, so its sum is the distinct count.
     sql = f"""
-        WITH {_PRESCRIPTIONS}
-        SELECT i.inn, count(*) AS items, count(DISTINCT i.prescription_id) AS prescriptions
-        FROM fct_prescription_items i JOIN p ON p.prescription_id = i.prescription_id
-        GROUP BY i.inn ORDER BY items DESC, i.inn LIMIT $limit
+        WITH {_ITEM_ROLLUP}
+        SELECT ai.inn, CAST(sum(ai.items) AS BIGINT) AS items,
+               CAST(sum(ai.inn_prescriptions) AS BIGINT) AS prescriptions
+        FROM ai GROUP BY ai.inn ORDER BY items DESC, ai.inn LIMIT $limit
     """  # noqa: S608
     return _query(path, sql, {**_params(f), "limit": limit})
 
@@ -176,12 +197,11 @@ def top_atc_groups(path: Path, f: Filters, level: int = 3, limit: int = 10) -> F
     """The most prescribed ATC groups at `level` (1 anatomical … 5 substance), counted in items."""
     if level not in _ATC_LEVELS:
         raise ValueError(f"ATC level must be 1 … 5, not {level}")
+    # The roll-up's ATC levels are NULL for a drug missing from dim_drugs, which the join to it used to leave out.
     sql = f"""
-        WITH {_PRESCRIPTIONS}
-        SELECT g.{_ATC_LEVELS[level]} AS atc, count(*) AS items
-        FROM fct_prescription_items i
-        JOIN p ON p.prescription_id = i.prescription_id
-        JOIN dim_drugs g ON g.drug_id = i.drug_id
+        WITH {_ITEM_ROLLUP}
+        SELECT ai.{_ATC_LEVELS[level]} AS atc, CAST(sum(ai.items) AS BIGINT) AS items
+        FROM ai WHERE ai.{_ATC_LEVELS[level]} IS NOT NULL
         GROUP BY atc ORDER BY items DESC, atc LIMIT $limit
     """  # noqa: S608
     return _query(path, sql, {**_params(f), "limit": limit})
@@ -190,11 +210,11 @@ def top_atc_groups(path: Path, f: Filters, level: int = 3, limit: int = 10) -> F
 def reimbursed_use(path: Path, f: Filters) -> Frame:
     """Reimbursed-programme prescriptions per month and how many were dispensed at least once."""
     sql = f"""
-        WITH {_PRESCRIPTIONS}, {_DISPENSED}
-        SELECT p.month, count(*) AS prescriptions, count(d.prescription_id) AS dispensed_any
-        FROM p LEFT JOIN d ON d.prescription_id = p.prescription_id
-        WHERE p.category = 'reimbursed'
-        GROUP BY p.month ORDER BY p.month
+        WITH {_PRESCRIPTION_ROLLUP}
+        SELECT ap.month, CAST(sum(ap.prescriptions) AS BIGINT) AS prescriptions,
+               CAST(sum(ap.dispensed_any) AS BIGINT) AS dispensed_any
+        FROM ap WHERE ap.category = 'reimbursed'
+        GROUP BY ap.month ORDER BY ap.month
     """  # noqa: S608
     return _query(path, sql, _params(f))
 

@@ -163,6 +163,37 @@ TABLES: dict[str, str] = {
         decided_date DATE,
         state VARCHAR NOT NULL,
         on_time BOOLEAN""",
+    # Roll-ups the dashboards read instead of the facts (etl/aggregate.py), rebuilt whole from them every run. Only
+    # active prescriptions of a known prescribing organization count, as in every figure; region_id is the
+    # organization's. valid_until is in the grain so that "expired as of today" stays exact.
+    "agg_prescriptions_daily": """
+        issued_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        category VARCHAR NOT NULL,
+        state VARCHAR NOT NULL,
+        valid_until DATE NOT NULL,
+        prescriptions BIGINT NOT NULL,
+        dispensed_any BIGINT NOT NULL,
+        with_antibiotic BIGINT NOT NULL""",
+    # Items of those prescriptions per drug (with the item's INN and the drug's ATC levels, NULL for a drug missing
+    # from dim_drugs). prescriptions: those holding the drug; inn_prescriptions: those holding the INN, each counted
+    # on the row of the lowest drug_id it holds of that INN, so that summing over drugs per INN stays exact.
+    "agg_items_daily": """
+        issued_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        category VARCHAR NOT NULL,
+        drug_id BIGINT NOT NULL,
+        inn VARCHAR NOT NULL,
+        atc_level1 VARCHAR,
+        atc_level2 VARCHAR,
+        atc_level3 VARCHAR,
+        atc_level4 VARCHAR,
+        atc_level5 VARCHAR,
+        items BIGINT NOT NULL,
+        prescriptions BIGINT NOT NULL,
+        inn_prescriptions BIGINT NOT NULL""",
     # One row: how far the warehouse has read (clinical outbox id; updated_at of the reloaded sources).
     "etl_watermark": """
         singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
@@ -173,7 +204,7 @@ TABLES: dict[str, str] = {
         run_at TIMESTAMP NOT NULL""",
 }
 
-# The primary key of each table, for the checks and the idempotent DELETE + INSERT.
+# The primary key of each table (a column list for the roll-ups), for the checks and the idempotent DELETE + INSERT.
 KEYS: dict[str, str] = {
     "dim_dates": "date_key",
     "dim_regions": "region_id",
@@ -189,6 +220,8 @@ KEYS: dict[str, str] = {
     "fct_user_events": "event_key",
     "fct_notices": "notice_id",
     "fct_installation_requests": "request_id",
+    "agg_prescriptions_daily": "issued_date, organization_id, category, state, valid_until",
+    "agg_items_daily": "issued_date, organization_id, category, drug_id, inn",
     "etl_watermark": "singleton",
 }
 

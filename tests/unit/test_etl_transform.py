@@ -21,6 +21,17 @@ def test_patient_key_is_a_keyed_hash_of_the_id() -> None:
     assert len(expected) == 64
 
 
+def test_patient_keys_hash_each_distinct_patient_once_with_the_same_keys() -> None:
+    ids = pl.Series("patient_id", [3, 1, 3, 2, 1, 10**12, 3])
+    keys = transform.patient_keys(KEY, ids)
+    assert keys.name == "patient_key"
+    assert keys.dtype == pl.String
+    assert keys.to_list() == [transform.patient_key(KEY, int(value)) for value in ids]
+    empty = transform.patient_keys(KEY, pl.Series("patient_id", [], dtype=pl.Int64))
+    assert empty.dtype == pl.String
+    assert empty.is_empty()
+
+
 @pytest.mark.parametrize(
     ("age", "band"),
     [
