@@ -4,12 +4,9 @@ shown downloads as CSV and Excel with the same numbers, and a missing warehouse 
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,20 +16,12 @@ import openpyxl
 import pytest
 from dash import Dash
 from flask.testing import FlaskClient
-from flask_login import login_user
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from app import create_app
-from auth.user import PortalUser
 from components.dashboard import Board, Kind, Shown, region_names, table_of
-from ehealth.access.models import Cabinet, Role
-from ehealth.demo import generate
-from ehealth.reference.models import OrganizationKind
-from etl.pipeline import run
-from settings import Settings
-from tests import factories, own_database
+from tests import dashboard_portal, own_database
 from tests.dash_calls import call, response_of, text_of
+from tests.dashboard_portal import People, downloaded, find, layout_of
 from tests.signin_checks import sign_in_as
 from warehouse import queries
 from warehouse.queries import Filters
@@ -40,70 +29,17 @@ from warehouse.queries import Filters
 # This module commits rows: its fixtures use a database of its own (tests/own_database.py).
 database_url = own_database.database_url
 engine = own_database.engine
+# The demo, its warehouse and the portal on them (tests/dashboard_portal.py).
+people = dashboard_portal.people
+warehouse = dashboard_portal.warehouse
+portal = dashboard_portal.portal
+bare_portal = dashboard_portal.bare_portal
+client = dashboard_portal.client
 
-KEY = b"test-warehouse-key-0123456789abcdef"
-TODAY = date(2026, 3, 16)
 SEARCH = "?from=2025-01&to=2026-12"
 PERIOD = Filters(start=date(2025, 1, 1), end=date(2026, 12, 31))
 # The page modules, imported by Dash when a portal is created (register_page needs the app first).
 PAGES = {"prescriptions": "pages.dashboard_prescriptions", "admissions": "pages.dashboard_admissions"}
-
-
-@dataclass(frozen=True)
-class People:
-    """The ministry's analyst; a polyclinic's doctor and manager (neither may see the dashboards)."""
-
-    analyst: int
-    doctor: int
-    manager: int
-
-
-@pytest.fixture(scope="module")
-def people(engine: Engine) -> People:
-    generate(engine, patients=80, seed=7, today=TODAY, progress=False)
-    with Session(engine) as session:
-        ministry = factories.organization(session, OrganizationKind.MINISTRY)
-        polyclinic = factories.organization(session, OrganizationKind.POLYCLINIC)
-        found = People(
-            factories.cabinet(session, ministry, Role.ANALYST).id,
-            factories.cabinet(session, polyclinic, Role.DOCTOR).id,
-            factories.cabinet(session, polyclinic, Role.MANAGER).id,
-        )
-        session.commit()
-    return found
-
-
-@pytest.fixture(scope="module")
-def warehouse(engine: Engine, people: People, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("dashboards") / "warehouse.duckdb"
-    run(engine, path, KEY, rebuild=True, progress=False)
-    return path
-
-
-def _portal(database_url: str, warehouse_path: Path) -> Dash:
-    app = create_app(
-        Settings(environment="test", database_url=database_url, secret_key="g" * 40, warehouse_path=warehouse_path)
-    )
-    with app.server.test_client() as warm:  # Dash registers the pages' callbacks on the first request
-        warm.get("/login")
-    return app
-
-
-@pytest.fixture(scope="module")
-def portal(database_url: str, warehouse: Path) -> Dash:
-    return _portal(database_url, warehouse)
-
-
-@pytest.fixture(scope="module")
-def bare_portal(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Dash:
-    """A portal whose warehouse has never been built."""
-    return _portal(database_url, tmp_path_factory.mktemp("nothing") / "warehouse.duckdb")
-
-
-@pytest.fixture
-def client(portal: Dash) -> Iterator[FlaskClient]:
-    with portal.server.test_client() as client:
-        yield client
 
 
 def _board(page: str) -> Board:
@@ -118,28 +54,7 @@ def _show(client: FlaskClient, portal: Dash, board: Board, search: str, measure:
 
 def _layout(portal: Dash, engine: Engine, cabinet_id: int, page: str, query: dict[str, Any]) -> Any:
     """The page's layout as the router builds it for `query`, rendered for the cabinet's user."""
-    with Session(engine) as session:
-        who = PortalUser.of(session.get_one(Cabinet, cabinet_id))
-    assert who is not None
-    with portal.server.test_request_context(f"/dashboards/{page}"):
-        login_user(who)
-        return sys.modules[PAGES[page]].layout(**query)
-
-
-def _find(tree: Any, component_id: str) -> Any:
-    for component in tree._traverse():
-        if getattr(component, "id", None) == component_id:
-            return component
-    raise AssertionError(f"{component_id} not in the layout")
-
-
-def _downloaded(client: FlaskClient, portal: Dash, board: Board, button: str, search: str) -> bytes:
-    values = {f"{board.id(button)}.n_clicks": 1, f"{board.id('url')}.search": search}
-    answer = response_of(call(client, portal, f"{board.id('download')}.data", values, f"{board.id(button)}.n_clicks"))
-    data = answer[board.id("download")]["data"]
-    assert data["base64"] is True
-    assert data["filename"].endswith(".csv" if button == "csv" else ".xlsx")
-    return base64.b64decode(data["content"])
+    return layout_of(portal, engine, cabinet_id, PAGES[page], f"/dashboards/{page}", query)
 
 
 def _expected(portal: Dash, board: Board, warehouse: Path, f: Filters) -> Shown:
@@ -167,7 +82,7 @@ def test_an_analyst_sees_the_dashboard(
     assert client.get(f"/dashboards/{page}").status_code == 200
     rendered = _layout(portal, engine, people.analyst, page, {})
     assert getattr(rendered, "id", None) == board.id("page")
-    _find(rendered, board.id("map"))
+    find(rendered, board.id("map"))
     answer = response_of(_show(client, portal, board, SEARCH))
     figure = answer[board.id("map")]["figure"]
     outlined = {trace["customdata"][0] for trace in figure["data"] if trace.get("customdata")}
@@ -234,12 +149,12 @@ def test_filters_round_trip_through_the_url(
     assert query["from"] == "2025-02" and query["to"] == "2026-01" and query["region"] == "1726"
     assert query["category"] == category
     rendered = _layout(portal, engine, people.analyst, page, query)
-    assert _find(rendered, board.id("from")).value == "2025-02"
-    assert _find(rendered, board.id("to")).value == "2026-01"
-    assert _find(rendered, board.id("region")).value == 1726
-    assert _find(rendered, board.id("facility")).value == organization_id
-    assert _find(rendered, board.id("category")).value == category
-    assert _find(rendered, board.id("url")).search == search
+    assert find(rendered, board.id("from")).value == "2025-02"
+    assert find(rendered, board.id("to")).value == "2026-01"
+    assert find(rendered, board.id("region")).value == 1726
+    assert find(rendered, board.id("facility")).value == organization_id
+    assert find(rendered, board.id("category")).value == category
+    assert find(rendered, board.id("url")).search == search
     # The same filters again: the URL is left alone (no loop between the URL and the filters).
     same = call(client, portal, f"{board.id('url')}.search", {**values, f"{board.id('url')}.search": search})
     assert same.status_code == 204
@@ -255,12 +170,12 @@ def test_invalid_url_values_fall_back_to_the_defaults(
     rendered = _layout(portal, engine, people.analyst, page, junk)
     default = _layout(portal, engine, people.analyst, page, {})
     for name in ("from", "to", "region", "facility", "category"):
-        assert _find(rendered, board.id(name)).value == _find(default, board.id(name)).value, name
-    assert _find(rendered, board.id("region")).value is None
+        assert find(rendered, board.id(name)).value == find(default, board.id(name)).value, name
+    assert find(rendered, board.id("region")).value is None
     answer = response_of(_show(client, portal, board, "?from=2026-13&to=soon&region=x1&category=%3Cscript%3E"))
     assert answer[board.id("map")]["figure"]["data"]  # the default view, not an error page
     # A list where one value is expected (a repeated key) is read like the browser's first value.
-    assert _find(_layout(portal, engine, people.analyst, page, {"from": ["2025-03", "x"]}), board.id("from")).value
+    assert find(_layout(portal, engine, people.analyst, page, {"from": ["2025-03", "x"]}), board.id("from")).value
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -317,7 +232,7 @@ def test_downloads_carry_the_numbers_shown(
     assert expected.rows
     kinds = [column.kind for column in expected.columns]
 
-    rows = list(csv.reader(io.StringIO(_downloaded(client, portal, board, "csv", search).decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(downloaded(client, portal, board, "csv", search).decode("utf-8-sig"))))
     assert len(rows) == len(expected.rows) + 1
     for got, want in zip(rows[1:], expected.rows, strict=True):
         for cell, value, kind in zip(got, want, kinds, strict=True):
@@ -329,7 +244,7 @@ def test_downloads_carry_the_numbers_shown(
             else:
                 assert float(cell) == pytest.approx(float(shown))
 
-    sheet = openpyxl.load_workbook(io.BytesIO(_downloaded(client, portal, board, "xlsx", search))).active
+    sheet = openpyxl.load_workbook(io.BytesIO(downloaded(client, portal, board, "xlsx", search))).active
     assert sheet is not None
     cells = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert len(cells) == len(expected.rows)
@@ -354,7 +269,7 @@ def test_a_missing_warehouse_gives_a_plain_message(
 ) -> None:
     board = _board(page)
     rendered = _layout(bare_portal, engine, people.analyst, page, {"region": "1726"})
-    assert "python -m etl rebuild" in str(_find(rendered, board.id("not-built")).children)  # in any language
+    assert "python -m etl rebuild" in str(find(rendered, board.id("not-built")).children)  # in any language
     with bare_portal.server.test_client() as client:
         sign_in_as(client, people.analyst)
         answer = response_of(_show(client, bare_portal, board, SEARCH))

@@ -4,12 +4,10 @@ with the same numbers, and a missing warehouse gives a plain message."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,20 +17,13 @@ import openpyxl
 import pytest
 from dash import Dash
 from flask.testing import FlaskClient
-from flask_login import login_user
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from app import create_app
-from auth.user import PortalUser
 from components.dashboard import Board, Kind, Shown, region_names, table_of
-from ehealth.access.models import Cabinet, Role
-from ehealth.demo import generate
-from ehealth.reference.models import OrganizationKind
-from etl.pipeline import run
-from settings import Settings
-from tests import factories, own_database
+from tests import dashboard_portal, own_database
 from tests.dash_calls import call, response_of, text_of
+from tests.dashboard_portal import TODAY, People, downloaded, find, layout_of
+from tests.factories import TASHKENT_CITY
 from tests.signin_checks import sign_in_as
 from warehouse import queries
 from warehouse.queries import Filters
@@ -40,70 +31,16 @@ from warehouse.queries import Filters
 # This module commits rows: its fixtures use a database of its own (tests/own_database.py).
 database_url = own_database.database_url
 engine = own_database.engine
+# The demo, its warehouse and the portal on them (tests/dashboard_portal.py).
+people = dashboard_portal.people
+warehouse = dashboard_portal.warehouse
+portal = dashboard_portal.portal
+bare_portal = dashboard_portal.bare_portal
+client = dashboard_portal.client
 
-KEY = b"test-warehouse-key-0123456789abcdef"
-TODAY = date(2026, 3, 16)
 SEARCH = "?from=2025-01&to=2026-03"
 PERIOD = Filters(start=date(2025, 1, 1), end=date(2026, 3, 31))
 PAGE = "pages.dashboard_users"
-TASHKENT_CITY = 1726
-
-
-@dataclass(frozen=True)
-class People:
-    """The ministry's analyst; a polyclinic's doctor and manager (neither may see the dashboard)."""
-
-    analyst: int
-    doctor: int
-    manager: int
-
-
-@pytest.fixture(scope="module")
-def people(engine: Engine) -> People:
-    generate(engine, patients=60, seed=7, today=TODAY, progress=False)
-    with Session(engine) as session:
-        ministry = factories.organization(session, OrganizationKind.MINISTRY)
-        polyclinic = factories.organization(session, OrganizationKind.POLYCLINIC)
-        found = People(
-            factories.cabinet(session, ministry, Role.ANALYST).id,
-            factories.cabinet(session, polyclinic, Role.DOCTOR).id,
-            factories.cabinet(session, polyclinic, Role.MANAGER).id,
-        )
-        session.commit()
-    return found
-
-
-@pytest.fixture(scope="module")
-def warehouse(engine: Engine, people: People, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("users-dashboard") / "warehouse.duckdb"
-    run(engine, path, KEY, rebuild=True, progress=False)
-    return path
-
-
-def _portal(database_url: str, warehouse_path: Path) -> Dash:
-    app = create_app(
-        Settings(environment="test", database_url=database_url, secret_key="g" * 40, warehouse_path=warehouse_path)
-    )
-    with app.server.test_client() as warm:  # Dash registers the pages' callbacks on the first request
-        warm.get("/login")
-    return app
-
-
-@pytest.fixture(scope="module")
-def portal(database_url: str, warehouse: Path) -> Dash:
-    return _portal(database_url, warehouse)
-
-
-@pytest.fixture(scope="module")
-def bare_portal(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Dash:
-    """A portal whose warehouse has never been built."""
-    return _portal(database_url, tmp_path_factory.mktemp("nothing") / "warehouse.duckdb")
-
-
-@pytest.fixture
-def client(portal: Dash) -> Iterator[FlaskClient]:
-    with portal.server.test_client() as client:
-        yield client
 
 
 @pytest.fixture(autouse=True)
@@ -125,29 +62,11 @@ def _show(client: FlaskClient, portal: Dash, search: str, measure: str | None = 
 
 def _layout(portal: Dash, engine: Engine, cabinet_id: int, query: dict[str, Any]) -> Any:
     """The page's layout as the router builds it for `query`, rendered for the cabinet's user."""
-    with Session(engine) as session:
-        who = PortalUser.of(session.get_one(Cabinet, cabinet_id))
-    assert who is not None
-    with portal.server.test_request_context("/dashboards/users"):
-        login_user(who)
-        return sys.modules[PAGE].layout(**query)
-
-
-def _find(tree: Any, component_id: str) -> Any:
-    for component in tree._traverse():
-        if getattr(component, "id", None) == component_id:
-            return component
-    raise AssertionError(f"{component_id} not in the layout")
+    return layout_of(portal, engine, cabinet_id, PAGE, "/dashboards/users", query)
 
 
 def _downloaded(client: FlaskClient, portal: Dash, button: str, search: str) -> bytes:
-    board = _board()
-    values = {f"{board.id(button)}.n_clicks": 1, f"{board.id('url')}.search": search}
-    answer = response_of(call(client, portal, f"{board.id('download')}.data", values, f"{board.id(button)}.n_clicks"))
-    data = answer[board.id("download")]["data"]
-    assert data["base64"] is True
-    assert data["filename"].endswith(".csv" if button == "csv" else ".xlsx")
-    return base64.b64decode(data["content"])
+    return downloaded(client, portal, _board(), button, search)
 
 
 def _expected(portal: Dash, warehouse: Path, f: Filters) -> Shown:
@@ -163,7 +82,7 @@ def test_an_analyst_sees_the_dashboard(
     assert client.get("/dashboards/users").status_code == 200
     rendered = _layout(portal, engine, people.analyst, {})
     assert getattr(rendered, "id", None) == board.id("page")
-    _find(rendered, board.id("map"))
+    find(rendered, board.id("map"))
     answer = response_of(_show(client, portal, SEARCH))
     figure = answer[board.id("map")]["figure"]
     filled = {trace["customdata"][0]: trace["fillcolor"] for trace in figure["data"] if trace.get("customdata")}
@@ -265,12 +184,12 @@ def test_filters_round_trip_through_the_url(
         "category": "doctor",
     }
     rendered = _layout(portal, engine, people.analyst, query)
-    assert _find(rendered, board.id("from")).value == "2025-02"
-    assert _find(rendered, board.id("to")).value == "2026-01"
-    assert _find(rendered, board.id("region")).value == TASHKENT_CITY
-    assert _find(rendered, board.id("facility")).value == organization_id
-    assert _find(rendered, board.id("category")).value == "doctor"
-    assert _find(rendered, board.id("url")).search == search
+    assert find(rendered, board.id("from")).value == "2025-02"
+    assert find(rendered, board.id("to")).value == "2026-01"
+    assert find(rendered, board.id("region")).value == TASHKENT_CITY
+    assert find(rendered, board.id("facility")).value == organization_id
+    assert find(rendered, board.id("category")).value == "doctor"
+    assert find(rendered, board.id("url")).search == search
     same = call(client, portal, f"{board.id('url')}.search", {**values, f"{board.id('url')}.search": search})
     assert same.status_code == 204  # no loop between the URL and the filters
     # The role filter reaches the figures: only doctors' cabinets are counted.
@@ -290,7 +209,7 @@ def test_invalid_url_values_fall_back_to_the_defaults(
     rendered = _layout(portal, engine, people.analyst, junk)
     default = _layout(portal, engine, people.analyst, {})
     for name in ("from", "to", "region", "facility", "category"):
-        assert _find(rendered, board.id(name)).value == _find(default, board.id(name)).value, name
+        assert find(rendered, board.id(name)).value == find(default, board.id(name)).value, name
     answer = response_of(_show(client, portal, "?from=2026-13&to=soon&region=x1&category=%3Cscript%3E"))
     assert answer[board.id("map")]["figure"]["data"]
 
@@ -354,7 +273,7 @@ def test_downloads_carry_the_numbers_shown(
 def test_a_missing_warehouse_gives_a_plain_message(bare_portal: Dash, engine: Engine, people: People) -> None:
     board = _board()
     rendered = _layout(bare_portal, engine, people.analyst, {"region": "1726"})
-    assert "python -m etl rebuild" in str(_find(rendered, board.id("not-built")).children)
+    assert "python -m etl rebuild" in str(find(rendered, board.id("not-built")).children)
     with bare_portal.server.test_client() as client:
         sign_in_as(client, people.analyst)
         answer = response_of(_show(client, bare_portal, SEARCH))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import re
-from collections.abc import Iterator
-from datetime import date
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
@@ -16,22 +14,20 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from db import make_engine
-from ehealth.demo import generate
-from ehealth.manage import migrate
 from etl.__main__ import main
 from etl.pipeline import Report, run
-from tests import prescription_factories
-from tests.conftest import BACKENDS, _scratch_postgres
+from tests import prescription_factories, warehouse_demo
+from tests.warehouse_demo import KEY
 from warehouse import checks, schema
 from warehouse import publish as publish_module
 from warehouse.connection import read
 from warehouse.publish import building_path
 from warehouse.schema import KEYS
 
-KEY = b"test-warehouse-key-0123456789abcdef"
-PATIENTS = 100
-TODAY = date(2026, 3, 16)
+# A demo database of this module's own on each backend, and its warehouse (tests/warehouse_demo.py).
+source = warehouse_demo.source
+warehouse = warehouse_demo.warehouse
+
 # Operational count ↔ warehouse table: the same number two ways.
 COUNTS = {
     "fct_prescriptions": "SELECT count(*) FROM prescription",
@@ -40,31 +36,6 @@ COUNTS = {
     "fct_admissions": "SELECT count(*) FROM admission",
     "fct_visits": "SELECT count(*) FROM encounter WHERE kind = 'outpatient'",
 }
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A demo database of each backend with about 100 patients (the module adds prescriptions to it)."""
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('etl') / 'ehealth.sqlite3'}"])
-    else:
-        urls = _scratch_postgres()
-    for url in urls:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            generate(engine, patients=PATIENTS, seed=11, today=TODAY, progress=False)
-            yield engine
-        finally:
-            engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def warehouse(source: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The module's warehouse, rebuilt from the demo database."""
-    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
-    run(source, path, KEY, rebuild=True, progress=False)
-    return path
 
 
 def operational(engine: Engine) -> dict[str, int]:

