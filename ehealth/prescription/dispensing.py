@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db import flush, utcnow
 from ehealth.access.models import Cabinet, Role
@@ -103,7 +104,8 @@ def _locate(session: Session, number: str, pinfl: str, *, lock: bool) -> tuple[P
         .where(Prescription.number == number, Patient.pinfl == pinfl)
     )
     if lock:
-        query = query.with_for_update(of=Prescription)
+        # Locked and re-read: the values in this session's identity map may predate the other pharmacy's dispense.
+        query = query.with_for_update(of=Prescription).execution_options(populate_existing=True)
     row = session.execute(query).one_or_none()
     return (row[0], row[1]) if row is not None else None
 
@@ -125,21 +127,26 @@ def _products(session: Session, item: PrescriptionItem) -> list[Drug]:
 
 
 def _items(session: Session, prescription: Prescription) -> list[PrescriptionItem]:
+    """The prescription's items in line order, read afresh (what is dispensed changes under other transactions)."""
     return list(
         session.execute(
             select(PrescriptionItem)
             .where(PrescriptionItem.prescription_id == prescription.id)
             .order_by(PrescriptionItem.line)
+            .execution_options(populate_existing=True)
         ).scalars()
     )
 
 
-def canonical_of(session: Session, prescription: Prescription, patient: Patient) -> bytes:
+def canonical_of(
+    session: Session, prescription: Prescription, patient: Patient, items: list[PrescriptionItem] | None = None
+) -> bytes:
     """The canonical JSON rebuilt from the stored rows (what the doctor's confirmation must still match)."""
     organization = session.get(Organization, prescription.organization_id)
     assert organization is not None
     fields: dict[str, Any] = {name: getattr(prescription, name) for name in canonical.FIELDS}
-    rows = [{name: getattr(item, name) for name in canonical.ITEM_FIELDS} for item in _items(session, prescription)]
+    listed = items if items is not None else _items(session, prescription)
+    rows = [{name: getattr(item, name) for name in canonical.ITEM_FIELDS} for item in listed]
     return canonical.content(fields, rows, patient_pinfl=patient.pinfl, organization_stir=organization.stir)
 
 
@@ -269,14 +276,12 @@ def dispense(
     if located is None:
         raise NotFound(NOT_FOUND)
     prescription, patient = located
-    session.refresh(prescription)
     _refuse_state(prescription, now.astimezone(TASHKENT).date(), pharmacy)
-    check(prescription, canonical_of(session, prescription, patient), confirmer)
+    rows = _items(session, prescription)
+    check(prescription, canonical_of(session, prescription, patient, rows), confirmer)
     if not lines:
         raise ValidationError(N_("Enter a quantity for at least one medicine."))
-    items = {item.id: item for item in _items(session, prescription)}
-    for item in items.values():
-        session.refresh(item)
+    items = {item.id: item for item in rows}
     seen: set[int] = set()
     checked: list[tuple[DispenseLine, PrescriptionItem, Drug]] = []
     for line in lines:  # every line is checked before anything is written
@@ -304,7 +309,8 @@ def dispense(
                 line=str(item.line),
                 medicine=item.inn,
             )
-        session.refresh(item)
+        # The row is locked by this transaction: what it holds now is what was read plus this line.
+        set_committed_value(item, "dispensed_quantity", item.dispensed_quantity + line.quantity)
         dispenses.append(
             Dispense(
                 patient_id=prescription.patient_id,
