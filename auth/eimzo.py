@@ -10,7 +10,7 @@ import requests
 
 from ehealth.errors import DomainError
 from ehealth.i18n import N_
-from ehealth.pkcs7 import SignerIdentity, der_children, der_element, signed_content, signed_data
+from ehealth.pkcs7 import SignerIdentity
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,3 @@ def verify_attached(config: EimzoConfig, pkcs7_b64: str) -> EimzoIdentity:
         common_name=subject.get("CN", "").strip(),
         valid_to=str(certificate.get("validTo") or "").strip(),
     )
-
-
-__all__ = ["der_children", "der_element", "signed_content", "signed_data"]  # re-exported for the simulator

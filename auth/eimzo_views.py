@@ -16,12 +16,12 @@ from auth.eimzo import (
     EimzoUnreachable,
     authenticate,
     challenge,
-    signed_content,
 )
 from auth.redirects import safe_next
 from auth.views import BAD_STATE, refuse, remember_identity, sign_in_owner
 from ehealth.access.models import IdentityKind
 from ehealth.audit.models import Outcome
+from ehealth.pkcs7 import signed_content
 from settings import Settings
 
 bp = Blueprint("eimzo", __name__)

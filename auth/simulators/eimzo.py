@@ -27,10 +27,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from auth.eimzo import PINFL_OID, der_children, signed_content, signed_data
+from auth.eimzo import PINFL_OID
 from auth.simulators import Served, SimulatorRefused, mask, nobody_pinfl, serve
 from db import make_engine, make_session_factory
 from ehealth.access.models import Cabinet
+from ehealth.pkcs7 import der_children, signed_content, signed_data
 from settings import Settings
 
 LISTED = 300  # enough for the demo data's cabinets; the page is for picking, not browsing

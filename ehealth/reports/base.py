@@ -8,7 +8,7 @@ and returns counts and rates, never more patient detail than the figure needs. B
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -209,17 +209,3 @@ def share(part: int | float, whole: int | float) -> float | None:
 def ranked(rows: Sequence[tuple[Any, ...]], by: int, limit: int) -> list[tuple[Any, ...]]:
     """The `limit` rows with the largest value in position `by` (ties by the first column), largest first."""
     return sorted(rows, key=lambda row: (-row[by], str(row[0])))[:limit]
-
-
-@dataclass
-class Progress:
-    """Where a long build stands, 0..100; export jobs pass one in to show it."""
-
-    done: int = 0
-    steps: list[str] = field(default_factory=list)
-
-    def step(self, percent: int, what: str = "") -> None:
-        """Mark progress."""
-        self.done = max(self.done, min(100, percent))
-        if what:
-            self.steps.append(what)
