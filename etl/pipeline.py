@@ -112,6 +112,12 @@ def _refreshed(changes: extract.Changes, fact: Fact) -> set[int]:
     }[fact.table]
 
 
+def _note_touched(con: duckdb.DuckDBPyConnection, changes: extract.Changes) -> None:
+    aggregate.note_touched(
+        con, prescriptions=changes.prescriptions, dispenses=changes.dispenses, admissions=changes.admissions
+    )
+
+
 def _naive(value: object) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -162,8 +168,11 @@ def run(engine: Engine, warehouse_path: Path, key: bytes, *, rebuild: bool = Fal
         changes = None if full else extract.changes(conn, after or 0, upto)
         con.execute("BEGIN TRANSACTION")
         with tqdm(unit="rows", file=sys.stderr, disable=not progress, desc=f"ETL {report.mode}") as bar:
+            dimensions = aggregate.dimensions_fingerprint(con)
             _load_dimensions(conn, con, report)
             bar.update(report.total)
+            if changes is not None:
+                _note_touched(con, changes)  # the dates the changed facts sit on before they are replaced
             for fact in FACTS:
                 ids = None if changes is None else _refreshed(changes, fact)
                 report.rows[fact.table] = 0
@@ -178,6 +187,8 @@ def run(engine: Engine, warehouse_path: Path, key: bytes, *, rebuild: bool = Fal
                     bar.set_postfix_str(f"{report.total / (time.perf_counter() - started):,.0f} rows/s")
             codes = load.missing_diagnoses(con)
             report.rows["dim_diagnoses"] = load.insert(con, "dim_diagnoses", transform.diagnoses(codes))
+            if changes is not None:
+                _note_touched(con, changes)  # and the dates they sit on now
         con.execute(
             "INSERT OR REPLACE INTO etl_watermark VALUES (TRUE, ?, ?, ?, ?, ?)",
             [
@@ -188,7 +199,8 @@ def run(engine: Engine, warehouse_path: Path, key: bytes, *, rebuild: bool = Fal
                 datetime.now(UTC).replace(tzinfo=None),
             ],
         )
-        aggregate.rebuild(con)
+        # A moved organization or a re-coded drug changes rows of every date: then the roll-ups are rebuilt whole.
+        aggregate.refresh(con, full=full or aggregate.dimensions_fingerprint(con) != dimensions)
         checks.check(con, forbidden_words=_surnames(conn))
         con.execute("COMMIT")
     report.seconds = time.perf_counter() - started

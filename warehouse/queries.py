@@ -73,35 +73,31 @@ def _params(f: Filters) -> dict[str, Any]:
     }
 
 
-# The active prescriptions of the period that pass the filters (a CTE named p).
-_PRESCRIPTIONS = """
-    p AS (
-        SELECT p.prescription_id, p.organization_id, o.region_id, p.category, p.state, p.valid_until,
-               p.issued_date, CAST(date_trunc('month', p.issued_date) AS DATE) AS month
-        FROM fct_prescriptions p JOIN dim_organizations o ON o.organization_id = p.organization_id
-        WHERE p.record_status = 'active' AND p.issued_date BETWEEN $start AND $end
-          AND ($region_id IS NULL OR o.region_id = $region_id)
-          AND ($organization_id IS NULL OR p.organization_id = $organization_id)
-          AND ($category IS NULL OR p.category = $category)
-    )"""
-# The same prescriptions as roll-up rows of agg_prescriptions_daily (a CTE named ap): sum its counts, never count rows.
-_PRESCRIPTION_ROLLUP = """
-    ap AS (
-        SELECT *, CAST(date_trunc('month', issued_date) AS DATE) AS month FROM agg_prescriptions_daily
-        WHERE issued_date BETWEEN $start AND $end
+def _rollup(
+    name: str, table: str, date_column: str, f: Filters, *, category: str = "category", by_facility: bool = False
+) -> str:
+    """A CTE `name` of a roll-up's rows of the period that pass the filters, with their month.
+
+    The region twin (no organization, far fewer rows) is read unless a facility is chosen or the figure groups by
+    facility; its sums are the organization-grain rows' sums, so the figures are the same either way.
+    """
+    facility = f.organization_id is not None
+    source = table if facility or by_facility else f"{table}_region"
+    return f"""
+    {name} AS (
+        SELECT *, CAST(date_trunc('month', {date_column}) AS DATE) AS month FROM {source}
+        WHERE {date_column} BETWEEN $start AND $end
           AND ($region_id IS NULL OR region_id = $region_id)
-          AND ($organization_id IS NULL OR organization_id = $organization_id)
-          AND ($category IS NULL OR category = $category)
-    )"""
-# The same prescriptions' items as rows of agg_items_daily (a CTE named ai).
-_ITEM_ROLLUP = """
-    ai AS (
-        SELECT * FROM agg_items_daily
-        WHERE issued_date BETWEEN $start AND $end
-          AND ($region_id IS NULL OR region_id = $region_id)
-          AND ($organization_id IS NULL OR organization_id = $organization_id)
-          AND ($category IS NULL OR category = $category)
-    )"""
+          {"AND organization_id = $organization_id" if facility else ""}
+          AND ($category IS NULL OR {category} = $category)
+    )"""  # noqa: S608  (table and column names are this module's constants)
+
+
+def _prescriptions(f: Filters, *, by_facility: bool = False) -> str:
+    """The period's prescriptions as rows of agg_prescriptions_daily (a CTE named ap): sum its counts, never count."""
+    return _rollup("ap", "agg_prescriptions_daily", "issued_date", f, by_facility=by_facility)
+
+
 # The roll-up counterparts of count(...) and of a rate of the prescriptions (a sum over no rows is NULL: zero for
 # counts, NULL for rates).
 _SUM = "CAST(coalesce(sum({part}), 0) AS BIGINT)"
@@ -116,7 +112,7 @@ def prescriptions_by_month(path: Path, f: Filters) -> Frame:
     count = "CAST(sum(prescriptions) FILTER (WHERE {}) AS BIGINT)"
     expired = "state = 'expired' OR (state IN ('active', 'partially_dispensed') AND valid_until < $today)"
     sql = f"""
-        WITH {_PRESCRIPTION_ROLLUP}
+        WITH {_prescriptions(f)}
         SELECT month, CAST(sum(prescriptions) AS BIGINT) AS issued,
                coalesce({count.format("state = 'dispensed'")}, 0) AS dispensed,
                coalesce({count.format("state = 'partially_dispensed' AND valid_until >= $today")}, 0)
@@ -130,21 +126,27 @@ def prescriptions_by_month(path: Path, f: Filters) -> Frame:
 
 def prescriptions_by_region(path: Path, f: Filters) -> Frame:
     """Every region (or the chosen one): issued, dispensed at least once, their rate, J01 share, median hours."""
-    # The counts come from the roll-up; an exact median does not roll up, so it stays on the facts, with the
-    # dispenses read only for the period's prescriptions.
+    # Hours to the first dispense are kept as a histogram of whole hours: its median is read from the running
+    # counts (the mean of the two middle values when the count is even, as median() does on rows).
     sql = f"""
-        WITH {_PRESCRIPTION_ROLLUP}, {_PRESCRIPTIONS},
-        d AS (
-            SELECT p.region_id, p.prescription_id, min(s.hours_to_dispense) AS hours
-            FROM p JOIN fct_dispenses s ON s.prescription_id = p.prescription_id AND s.record_status = 'active'
-            GROUP BY p.region_id, p.prescription_id
-        ),
+        WITH {_prescriptions(f)}, {_rollup("ah", "agg_dispense_hours_daily", "issued_date", f)},
         counts AS (
             SELECT region_id, sum(prescriptions) AS prescriptions, sum(dispensed_any) AS dispensed_any,
                    sum(with_antibiotic) AS with_antibiotic
             FROM ap GROUP BY region_id
         ),
-        hours AS (SELECT region_id, median(hours) AS median_hours FROM d GROUP BY region_id)
+        histogram AS (SELECT region_id, hours, sum(prescriptions) AS n FROM ah GROUP BY region_id, hours),
+        running AS (
+            SELECT region_id, hours, sum(n) OVER (PARTITION BY region_id ORDER BY hours) AS upto,
+                   sum(n) OVER (PARTITION BY region_id) AS total
+            FROM histogram
+        ),
+        hours AS (
+            SELECT region_id,
+                   (min(hours) FILTER (WHERE upto >= (total + 1) // 2) + min(hours) FILTER (WHERE upto >= total // 2 + 1))
+                       / 2 AS median_hours
+            FROM running GROUP BY region_id
+        )
         SELECT r.region_id, r.iso_code, r.name_uz, r.name_ru,
                CAST(coalesce(c.prescriptions, 0) AS BIGINT) AS issued,
                CAST(coalesce(c.dispensed_any, 0) AS BIGINT) AS dispensed_any,
@@ -163,7 +165,7 @@ def prescriptions_by_region(path: Path, f: Filters) -> Frame:
 def prescriptions_by_facility(path: Path, f: Filters) -> Frame:
     """The prescribing facilities with prescriptions in the period: issued, dispensed at least once, rate, J01 share."""
     sql = f"""
-        WITH {_PRESCRIPTION_ROLLUP}
+        WITH {_prescriptions(f, by_facility=True)}
         SELECT o.organization_id, o.name, o.region_id,
                {_SUM.format(part="ap.prescriptions")} AS issued,
                {_SUM.format(part="ap.dispensed_any")} AS dispensed_any,
@@ -181,7 +183,7 @@ def top_inns(path: Path, f: Filters, limit: int = 10) -> Frame:
     """The most prescribed INNs: items (prescription lines) and the prescriptions holding them."""
     # inn_prescriptions counts each prescription once per INN it holds, so its sum is the distinct count.
     sql = f"""
-        WITH {_ITEM_ROLLUP}
+        WITH {_rollup("ai", "agg_items_daily", "issued_date", f)}
         SELECT ai.inn, CAST(sum(ai.items) AS BIGINT) AS items,
                CAST(sum(ai.inn_prescriptions) AS BIGINT) AS prescriptions
         FROM ai GROUP BY ai.inn ORDER BY items DESC, ai.inn LIMIT $limit
@@ -199,7 +201,7 @@ def top_atc_groups(path: Path, f: Filters, level: int = 3, limit: int = 10) -> F
         raise ValueError(f"ATC level must be 1 … 5, not {level}")
     # The roll-up's ATC levels are NULL for a drug missing from dim_drugs, which the join to it used to leave out.
     sql = f"""
-        WITH {_ITEM_ROLLUP}
+        WITH {_rollup("ai", "agg_items_daily", "issued_date", f)}
         SELECT ai.{_ATC_LEVELS[level]} AS atc, CAST(sum(ai.items) AS BIGINT) AS items
         FROM ai WHERE ai.{_ATC_LEVELS[level]} IS NOT NULL
         GROUP BY atc ORDER BY items DESC, atc LIMIT $limit
@@ -210,7 +212,7 @@ def top_atc_groups(path: Path, f: Filters, level: int = 3, limit: int = 10) -> F
 def reimbursed_use(path: Path, f: Filters) -> Frame:
     """Reimbursed-programme prescriptions per month and how many were dispensed at least once."""
     sql = f"""
-        WITH {_PRESCRIPTION_ROLLUP}
+        WITH {_prescriptions(f)}
         SELECT ap.month, CAST(sum(ap.prescriptions) AS BIGINT) AS prescriptions,
                CAST(sum(ap.dispensed_any) AS BIGINT) AS dispensed_any
         FROM ap WHERE ap.category = 'reimbursed'
@@ -222,60 +224,51 @@ def reimbursed_use(path: Path, f: Filters) -> Frame:
 def controlled_volume(path: Path, f: Filters) -> Frame:
     """Quantity of controlled drugs (drug category) dispensed per month of dispensing and INN."""
     # The period is the dispensing date here; region and facility stay the prescriber's, as on the whole page.
-    sql = """
-        SELECT CAST(date_trunc('month', s.dispensed_date) AS DATE) AS month, g.inn,
-               sum(s.quantity) AS quantity_dispensed
-        FROM fct_dispenses s
-        JOIN fct_prescriptions p ON p.prescription_id = s.prescription_id
-        JOIN dim_organizations o ON o.organization_id = p.organization_id
-        JOIN dim_drugs g ON g.drug_id = s.drug_id
-        WHERE s.record_status = 'active' AND p.record_status = 'active' AND g.category = 'controlled'
-          AND s.dispensed_date BETWEEN $start AND $end
-          AND ($region_id IS NULL OR o.region_id = $region_id)
-          AND ($organization_id IS NULL OR p.organization_id = $organization_id)
-          AND ($category IS NULL OR p.category = $category)
-        GROUP BY month, g.inn ORDER BY month, g.inn
-    """
+    sql = f"""
+        WITH {_rollup("ac", "agg_controlled_daily", "dispensed_date", f)}
+        SELECT month, inn, CAST(sum(quantity) AS BIGINT) AS quantity_dispensed
+        FROM ac GROUP BY month, inn ORDER BY month, inn
+    """  # noqa: S608
     return _query(path, sql, _params(f))
 
 
-# The active stays that overlap the period and pass the filters (a CTE named a): admitted by its end and not
-# discharged before its start. Each figure then picks admissions or discharges of the period with these.
-_STAYS = """
-    a AS (
-        SELECT a.*, o.region_id
-        FROM fct_admissions a JOIN dim_organizations o ON o.organization_id = a.organization_id
-        WHERE a.record_status = 'active' AND a.admitted_date <= $end
-          AND (a.discharge_date IS NULL OR a.discharge_date >= $start)
-          AND ($region_id IS NULL OR o.region_id = $region_id)
-          AND ($organization_id IS NULL OR a.organization_id = $organization_id)
-          AND ($category IS NULL OR a.admission_type = $category)
-    )"""
-_ADMITTED = "a.admitted_date >= $start"
-_DISCHARGED = "a.discharge_date <= $end"
-# The stay figures of a group: admissions, discharges, mean length of stay and in-hospital mortality of discharges.
-_STAY_FIGURES = f"""
-    count(a.admission_id) FILTER (WHERE {_ADMITTED}) AS admissions,
-    count(a.admission_id) FILTER (WHERE {_DISCHARGED}) AS discharges,
-    avg(a.length_of_stay_days) FILTER (WHERE {_DISCHARGED}) AS average_length_of_stay,
-    count(a.admission_id) FILTER (WHERE {_DISCHARGED} AND a.outcome = 'died')
-        / NULLIF(count(a.admission_id) FILTER (WHERE {_DISCHARGED}), 0) AS mortality"""
+# Admissions are counted by their day of admission (agg_admissions_daily, a CTE named ad), discharges, deaths and
+# lengths of stay by the day of discharge (agg_discharges_daily, dd): each is "of the period" by its own day.
+
+
+def _admissions(f: Filters, *, by_facility: bool = False) -> str:
+    return _rollup("ad", "agg_admissions_daily", "admitted_date", f, category="admission_type", by_facility=by_facility)
+
+
+def _discharges(f: Filters, *, by_facility: bool = False) -> str:
+    return _rollup(
+        "dd", "agg_discharges_daily", "discharge_date", f, category="admission_type", by_facility=by_facility
+    )
+
+
+# The stay figures of a group, from its admissions (adm) and discharges (dis) joined on the group's key: admissions,
+# discharges, mean length of stay and in-hospital mortality of the discharges.
+_STAY_FIGURES = """
+    CAST(coalesce(adm.admissions, 0) AS BIGINT) AS admissions,
+    CAST(coalesce(dis.discharges, 0) AS BIGINT) AS discharges,
+    dis.stay_days / NULLIF(dis.stays_measured, 0) AS average_length_of_stay,
+    dis.deaths / NULLIF(dis.discharges, 0) AS mortality"""
+_DISCHARGE_SUMS = """
+    sum(discharges) AS discharges, sum(deaths) AS deaths, sum(stay_days) AS stay_days,
+    sum(stays_measured) AS stays_measured"""
 
 
 def admissions_by_month(path: Path, f: Filters) -> Frame:
     """Admissions per month of admission; discharges and deaths per month of discharge."""
     sql = f"""
-        WITH {_STAYS},
-        events AS (
-            SELECT CAST(date_trunc('month', a.admitted_date) AS DATE) AS month, 1 AS admitted, 0 AS discharged,
-                   CAST(NULL AS INTEGER) AS died
-            FROM a WHERE {_ADMITTED}
-            UNION ALL
-            SELECT CAST(date_trunc('month', a.discharge_date) AS DATE), 0, 1, CASE WHEN a.outcome = 'died' THEN 1 END
-            FROM a WHERE {_DISCHARGED}
-        )
-        SELECT month, sum(admitted) AS admissions, sum(discharged) AS discharges, count(died) AS deaths
-        FROM events GROUP BY month ORDER BY month
+        WITH {_admissions(f)}, {_discharges(f)},
+        adm AS (SELECT month, sum(admissions) AS admissions FROM ad GROUP BY month),
+        dis AS (SELECT month, sum(discharges) AS discharges, sum(deaths) AS deaths FROM dd GROUP BY month)
+        SELECT coalesce(adm.month, dis.month) AS month, CAST(coalesce(adm.admissions, 0) AS BIGINT) AS admissions,
+               CAST(coalesce(dis.discharges, 0) AS BIGINT) AS discharges,
+               CAST(coalesce(dis.deaths, 0) AS BIGINT) AS deaths
+        FROM adm FULL JOIN dis ON dis.month = adm.month
+        ORDER BY month
     """  # noqa: S608
     return _query(path, sql, _params(f))
 
@@ -283,13 +276,19 @@ def admissions_by_month(path: Path, f: Filters) -> Frame:
 def admissions_by_region(path: Path, f: Filters) -> Frame:
     """Every region (or the chosen one): stay figures and the share of emergency admissions."""
     sql = f"""
-        WITH {_STAYS}
+        WITH {_admissions(f)}, {_discharges(f)},
+        adm AS (
+            SELECT region_id, sum(admissions) AS admissions,
+                   sum(admissions) FILTER (WHERE admission_type = 'emergency') AS emergency
+            FROM ad GROUP BY region_id
+        ),
+        dis AS (SELECT region_id, {_DISCHARGE_SUMS} FROM dd GROUP BY region_id)
         SELECT r.region_id, r.iso_code, r.name_uz, r.name_ru, {_STAY_FIGURES},
-               count(a.admission_id) FILTER (WHERE {_ADMITTED} AND a.admission_type = 'emergency')
-                   / NULLIF(count(a.admission_id) FILTER (WHERE {_ADMITTED}), 0) AS emergency_share
-        FROM dim_regions r LEFT JOIN a ON a.region_id = r.region_id
+               coalesce(adm.emergency, 0) / NULLIF(adm.admissions, 0) AS emergency_share
+        FROM dim_regions r
+        LEFT JOIN adm ON adm.region_id = r.region_id
+        LEFT JOIN dis ON dis.region_id = r.region_id
         WHERE $region_id IS NULL OR r.region_id = $region_id
-        GROUP BY r.region_id, r.iso_code, r.name_uz, r.name_ru
         ORDER BY r.region_id
     """  # noqa: S608
     return _query(path, sql, _params(f))
@@ -300,45 +299,74 @@ def admissions_by_facility(path: Path, f: Filters) -> Frame:
 
     bed_occupancy = Σ bed-days of the stays inside the period / (active beds × days of the period up to today);
     a stay's bed-days are the days d with admitted_date ≤ d < discharge_date (open stays: d ≤ today), as the
-    length of stay counts them; None when the hospital has no beds or the period has not begun.
+    length of stay counts them; None when the hospital has no beds or the period has not begun. A hospital is
+    listed when a stay overlaps the period: admitted or discharged in it, in a bed on one of its days, or still in
+    hospital having been admitted by its end.
     """
+    facility = "AND organization_id = $organization_id" if f.organization_id is not None else ""
+    where = f"""($region_id IS NULL OR region_id = $region_id) {facility}
+                AND ($category IS NULL OR admission_type = $category)"""
     sql = f"""
-        WITH {_STAYS},
-        bounds AS (SELECT $start AS first_day, least($end, $today) + 1 AS after_last)
+        WITH {_admissions(f, by_facility=True)}, {_discharges(f, by_facility=True)},
+        bounds AS (SELECT $start AS first_day, least($end, $today) + 1 AS after_last),
+        adm AS (SELECT organization_id, sum(admissions) AS admissions FROM ad GROUP BY organization_id),
+        dis AS (SELECT organization_id, {_DISCHARGE_SUMS} FROM dd GROUP BY organization_id),
+        closed AS (
+            -- listed for any bed-day in the period; occupancy counts those up to today
+            SELECT organization_id, sum(bed_days) FILTER (WHERE day < (SELECT after_last FROM bounds)) AS counted
+            FROM agg_bed_days_daily
+            WHERE day BETWEEN $start AND $end AND {where}
+            GROUP BY organization_id
+        ),
+        open AS (
+            SELECT organization_id,
+                   sum(stays * greatest(0, date_diff('day', greatest(admitted_date, b.first_day), b.after_last)))
+                       AS bed_days
+            FROM agg_open_stays CROSS JOIN bounds b
+            WHERE admitted_date <= $end AND {where}
+            GROUP BY organization_id
+        ),
+        listed AS (
+            SELECT organization_id FROM adm UNION SELECT organization_id FROM dis
+            UNION SELECT organization_id FROM closed UNION SELECT organization_id FROM open
+        )
         SELECT o.organization_id, o.name, o.region_id, {_STAY_FIGURES},
-               sum(greatest(0, date_diff('day', greatest(a.admitted_date, b.first_day),
-                                         least(coalesce(a.discharge_date, $today + 1), b.after_last))))
+               (coalesce(closed.counted, 0) + coalesce(open.bed_days, 0))
                    / NULLIF(o.beds * greatest(0, date_diff('day', b.first_day, b.after_last)), 0) AS bed_occupancy
-        FROM a
-        JOIN dim_organizations o ON o.organization_id = a.organization_id
+        FROM listed
+        JOIN dim_organizations o ON o.organization_id = listed.organization_id
+        LEFT JOIN adm ON adm.organization_id = listed.organization_id
+        LEFT JOIN dis ON dis.organization_id = listed.organization_id
+        LEFT JOIN closed ON closed.organization_id = listed.organization_id
+        LEFT JOIN open ON open.organization_id = listed.organization_id
         CROSS JOIN bounds b
-        GROUP BY o.organization_id, o.name, o.region_id, o.beds, b.first_day, b.after_last
         ORDER BY admissions DESC, o.name, o.organization_id
     """  # noqa: S608
     return _query(path, sql, _params(f))
 
 
 def admissions_by_profile(path: Path, f: Filters) -> Frame:
-    """Admissions and mean length of stay (of discharges) by department profile."""
+    """Department profiles with admissions or discharges in the period: admissions, mean length of stay of the
+    discharges (None for a department without a profile)."""
     sql = f"""
-        WITH {_STAYS}
-        SELECT a.department_profile,
-               count(a.admission_id) FILTER (WHERE {_ADMITTED}) AS admissions,
-               avg(a.length_of_stay_days) FILTER (WHERE {_DISCHARGED}) AS average_length_of_stay
-        FROM a GROUP BY a.department_profile
-        ORDER BY admissions DESC, a.department_profile NULLS LAST
+        WITH {_admissions(f)}, {_discharges(f)},
+        adm AS (SELECT department_profile, sum(admissions) AS admissions FROM ad GROUP BY department_profile),
+        dis AS (SELECT department_profile, {_DISCHARGE_SUMS} FROM dd GROUP BY department_profile)
+        SELECT NULLIF(coalesce(adm.department_profile, dis.department_profile), '') AS department_profile,
+               CAST(coalesce(adm.admissions, 0) AS BIGINT) AS admissions,
+               dis.stay_days / NULLIF(dis.stays_measured, 0) AS average_length_of_stay
+        FROM adm FULL JOIN dis ON dis.department_profile = adm.department_profile
+        ORDER BY admissions DESC, department_profile NULLS LAST
     """  # noqa: S608
     return _query(path, sql, _params(f))
 
 
 def admissions_by_chapter(path: Path, f: Filters) -> Frame:
-    """Admissions by ICD-10 chapter of the admission diagnosis."""
+    """Admissions by ICD-10 chapter of the admission diagnosis ('unknown' for a code outside the classification)."""
     sql = f"""
-        WITH {_STAYS}
-        SELECT coalesce(g.chapter, 'unknown') AS chapter, count(*) AS admissions
-        FROM a LEFT JOIN dim_diagnoses g ON g.icd10_code = a.icd10_code
-        WHERE {_ADMITTED}
-        GROUP BY 1 ORDER BY admissions DESC, chapter
+        WITH {_admissions(f)}
+        SELECT chapter, CAST(sum(admissions) AS BIGINT) AS admissions
+        FROM ad GROUP BY chapter ORDER BY admissions DESC, chapter
     """  # noqa: S608
     return _query(path, sql, _params(f))
 
@@ -346,10 +374,10 @@ def admissions_by_chapter(path: Path, f: Filters) -> Frame:
 def admission_types(path: Path, f: Filters) -> Frame:
     """Admissions by type (emergency, planned, transfer) and each type's share of them."""
     sql = f"""
-        WITH {_STAYS}
-        SELECT a.admission_type, count(*) AS admissions, count(*) / sum(count(*)) OVER () AS share
-        FROM a WHERE {_ADMITTED}
-        GROUP BY a.admission_type ORDER BY admissions DESC, a.admission_type
+        WITH {_admissions(f)}
+        SELECT admission_type, CAST(sum(admissions) AS BIGINT) AS admissions,
+               sum(admissions) / sum(sum(admissions)) OVER () AS share
+        FROM ad GROUP BY admission_type ORDER BY admissions DESC, admission_type
     """  # noqa: S608
     return _query(path, sql, _params(f))
 

@@ -163,9 +163,9 @@ TABLES: dict[str, str] = {
         decided_date DATE,
         state VARCHAR NOT NULL,
         on_time BOOLEAN""",
-    # Roll-ups the dashboards read instead of the facts (etl/aggregate.py), rebuilt whole from them every run. Only
-    # active prescriptions of a known prescribing organization count, as in every figure; region_id is the
-    # organization's. valid_until is in the grain so that "expired as of today" stays exact.
+    # Roll-ups the dashboards read instead of the facts (etl/aggregate.py), kept up to date per date by every run.
+    # Only active records of an organization present in dim_organizations count, as in every figure; region_id is
+    # the organization's. valid_until is in the grain so that "expired as of today" stays exact.
     "agg_prescriptions_daily": """
         issued_date DATE NOT NULL,
         organization_id BIGINT NOT NULL,
@@ -194,6 +194,62 @@ TABLES: dict[str, str] = {
         items BIGINT NOT NULL,
         prescriptions BIGINT NOT NULL,
         inn_prescriptions BIGINT NOT NULL""",
+    # Dispensed prescriptions by whole hours from issue to their first active dispense: a histogram, from which the
+    # median time to dispense is read exactly (a median of rows does not roll up; one of whole hours does).
+    "agg_dispense_hours_daily": """
+        issued_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        category VARCHAR NOT NULL,
+        hours INTEGER NOT NULL,
+        prescriptions BIGINT NOT NULL""",
+    # Controlled drugs (drug category) dispensed, by day of dispensing, prescribing organization and INN.
+    "agg_controlled_daily": """
+        dispensed_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        category VARCHAR NOT NULL,
+        inn VARCHAR NOT NULL,
+        quantity BIGINT NOT NULL""",
+    # Admissions by day of admission; department_profile '' for a department without one, chapter 'unknown' for a
+    # code outside ICD-10 (so that the grain is never NULL).
+    "agg_admissions_daily": """
+        admitted_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        admission_type VARCHAR NOT NULL,
+        department_profile VARCHAR NOT NULL,
+        chapter VARCHAR NOT NULL,
+        admissions BIGINT NOT NULL""",
+    # Discharges by day of discharge: deaths, and the length-of-stay sum and count for the mean.
+    "agg_discharges_daily": """
+        discharge_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        admission_type VARCHAR NOT NULL,
+        department_profile VARCHAR NOT NULL,
+        discharges BIGINT NOT NULL,
+        deaths BIGINT NOT NULL,
+        stay_days BIGINT NOT NULL,
+        stays_measured BIGINT NOT NULL""",
+    # Beds occupied by discharged stays on each day d (admitted_date <= d < discharge_date), for bed occupancy.
+    "agg_bed_days_daily": """
+        day DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        admission_type VARCHAR NOT NULL,
+        bed_days BIGINT NOT NULL""",
+    # Stays not yet discharged, by day of admission: their bed-days run to today, so they are counted at query time.
+    "agg_open_stays": """
+        admitted_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        admission_type VARCHAR NOT NULL,
+        stays BIGINT NOT NULL""",
+    # Which definition each roll-up was built with (a hash of its SQL): a changed or new one is rebuilt whole.
+    "etl_rollups": """
+        table_name VARCHAR PRIMARY KEY,
+        definition VARCHAR NOT NULL""",
     # One row: how far the warehouse has read (clinical outbox id; updated_at of the reloaded sources).
     "etl_watermark": """
         singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
@@ -220,10 +276,40 @@ KEYS: dict[str, str] = {
     "fct_user_events": "event_key",
     "fct_notices": "notice_id",
     "fct_installation_requests": "request_id",
-    "agg_prescriptions_daily": "issued_date, organization_id, category, state, valid_until",
-    "agg_items_daily": "issued_date, organization_id, category, drug_id, inn",
+    "etl_rollups": "table_name",
     "etl_watermark": "singleton",
 }
+
+# The counted columns of each roll-up; every other column is its grain (its key).
+ROLLUP_MEASURES: dict[str, tuple[str, ...]] = {
+    "agg_prescriptions_daily": ("prescriptions", "dispensed_any", "with_antibiotic"),
+    "agg_items_daily": ("items", "prescriptions", "inn_prescriptions"),
+    "agg_dispense_hours_daily": ("prescriptions",),
+    "agg_controlled_daily": ("quantity",),
+    "agg_admissions_daily": ("admissions",),
+    "agg_discharges_daily": ("discharges", "deaths", "stay_days", "stays_measured"),
+    "agg_bed_days_daily": ("bed_days",),
+    "agg_open_stays": ("stays",),
+}
+# Roll-ups also kept without the organization, as <table>_region: what the country and region views read (a
+# facility's rows are few; a region's are thousands of facilities' summed once at load instead of per question).
+REGIONAL_ROLLUPS = (
+    "agg_prescriptions_daily",
+    "agg_items_daily",
+    "agg_dispense_hours_daily",
+    "agg_controlled_daily",
+    "agg_admissions_daily",
+    "agg_discharges_daily",
+)
+# The drug's ATC levels, copied onto each items roll-up row: they follow drug_id and are not part of the key.
+_ATC_LEVELS = ("atc_level1", "atc_level2", "atc_level3", "atc_level4", "atc_level5")
+
+
+def _regional(table: str) -> str:
+    """The DDL of a roll-up's region twin: its columns without organization_id."""
+    parts = [part for part in TABLES[table].strip().split(",\n") if part.split()[0] != "organization_id"]
+    return "\n        " + ",\n        ".join(part.strip() for part in parts)
+
 
 # Columns added after snapshots were first published: (table, column) → its type and default for rows already there.
 # Their tables are reloaded whole every run, so the default never survives a load.
@@ -241,6 +327,13 @@ LAST_DATE = "2060-12-31"
 def columns(table: str) -> list[str]:
     """The column names of a warehouse table, in DDL order."""
     return [line.split()[0] for line in TABLES[table].strip().split(",\n") if line.strip()]
+
+
+for _table in REGIONAL_ROLLUPS:
+    TABLES[f"{_table}_region"] = _regional(_table)
+    ROLLUP_MEASURES[f"{_table}_region"] = ROLLUP_MEASURES[_table]
+for _table, _measures in ROLLUP_MEASURES.items():
+    KEYS[_table] = ", ".join(c for c in columns(_table) if c not in _measures and c not in _ATC_LEVELS)
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:

@@ -3,6 +3,7 @@ operational database of each backend, for several filters (period edges, region,
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -213,12 +214,12 @@ def period_prescriptions(d: Operational, f: Filters) -> list[dict[str, Any]]:
     return [p for p in d.prescriptions if f.start <= p["issued"] <= f.end and chosen(p, f, "category")]
 
 
-def first_hours(d: Operational) -> dict[int, float]:
-    """Hours from issue to the first active dispense, by prescription."""
-    hours: dict[int, float] = {}
+def first_hours(d: Operational) -> dict[int, int]:
+    """Whole hours (rounded down) from issue to the first active dispense, by prescription."""
+    hours: dict[int, int] = {}
     for dispense in d.dispenses:
-        pid = dispense["prescription"]
-        hours[pid] = min(hours.get(pid, dispense["hours"]), dispense["hours"])
+        pid, whole = dispense["prescription"], math.floor(dispense["hours"])
+        hours[pid] = min(hours.get(pid, whole), whole)
     return hours
 
 
@@ -382,7 +383,7 @@ def expect_admissions_by_facility(d: Operational, f: Filters) -> list[tuple[Any,
 def expect_admissions_by_profile(d: Operational, f: Filters) -> list[tuple[Any, ...]]:
     stays = period_stays(d, f)
     rows = []
-    for profile in {s["profile"] for s in stays}:
+    for profile in {s["profile"] for s in stays if admitted(s, f) or discharged(s, f)}:
         mine = [s for s in stays if s["profile"] == profile]
         rows.append(
             (
