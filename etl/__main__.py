@@ -8,6 +8,7 @@ from pathlib import Path
 
 from db import make_engine
 from etl.pipeline import run
+from etl.schedule import exclusive
 from settings import from_env
 
 
@@ -21,14 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = from_env()
     engine = make_engine(args.database_url or settings.database_url)
+    path = args.warehouse or settings.warehouse_path
     try:
-        report = run(
-            engine,
-            args.warehouse or settings.warehouse_path,
-            settings.warehouse_key.encode(),
-            rebuild=args.command == "rebuild",
-            progress=not args.quiet,
-        )
+        # After the portal's scheduled run, if one is building (one builder at a time).
+        with exclusive(path, wait=True):
+            report = run(
+                engine,
+                path,
+                settings.warehouse_key.encode(),
+                rebuild=args.command == "rebuild",
+                progress=not args.quiet,
+            )
     except Exception as error:
         print(f"ETL failed, the published warehouse is unchanged: {error}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""One ETL run: extract what changed, transform, load into a copy of the snapshot, check, publish."""
+"""One ETL run: extract what changed, transform, load into the next snapshot generation, check, publish."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Keeping the warehouse fresh while the portal runs: one ETL run every few minutes, in a daemon thread.
 
 Several worker processes may each start the schedule; a lock file beside the warehouse lets exactly one of them build
-at a time (the others skip that tick), since two builders would write the same `.building` copy.
+at a time (the others skip that tick), since two builders would write the same next generation (warehouse/publish.py).
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def exclusive(warehouse_path: Path) -> Iterator[bool]:
-    """Hold the builder's lock for the block if no other process does; yields whether it was taken."""
+def exclusive(warehouse_path: Path, *, wait: bool = False) -> Iterator[bool]:
+    """Hold the builder's lock for the block if no other process does (or once it is free, when `wait`); yields
+    whether it was taken."""
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with open(warehouse_path.with_name(warehouse_path.name + ".lock"), "a+b") as handle:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return

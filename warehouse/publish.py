@@ -1,8 +1,18 @@
-"""The single writer: build a copy of the snapshot beside it, check it, then publish it with one rename."""
+"""The single writer: snapshot files by generation, the published one behind a symbolic link swapped atomically.
+
+`warehouse.duckdb` is a link to `warehouse.duckdb.<n>`. A run builds generation n + 1 in the file of the generation
+before the published one, renamed (the snapshot before the last: its own watermark makes the ETL catch up on two
+runs' changes), inside one transaction; checks it; and swaps the link. Readers keep reading the published file
+throughout (DuckDB locks only the file being written), and nothing is copied: at national scale the warehouse is
+gigabytes, and copying it every minute would cost more than the run. Only when there is no older file, or a reader
+still holds it (a worker that has not yet let go of an older snapshot), is the published one copied instead; the
+held file is removed by a later run once it is free.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,48 +20,113 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import schema
+from warehouse import connection, schema
 
 
-def building_path(path: Path) -> Path:
-    """Where the next snapshot is built: beside the published file, so that os.replace stays on one filesystem."""
-    return path.with_name(path.name + ".building")
+def generation_path(path: Path, generation: int) -> Path:
+    """The file of one snapshot generation (beside the link, so that the link stays relative)."""
+    return path.with_name(f"{path.name}.{generation}")
 
 
-def _discard(building: Path) -> None:
-    for leftover in (building, building.with_name(building.name + ".wal")):
+def _generations(path: Path) -> list[int]:
+    """The generations with a file on disk, oldest first."""
+    pattern = re.compile(re.escape(path.name) + r"\.(\d+)")
+    found = (pattern.fullmatch(entry.name) for entry in path.parent.iterdir()) if path.parent.exists() else ()
+    return sorted(int(match.group(1)) for match in found if match)
+
+
+def published_generation(path: Path) -> int | None:
+    """The generation the published link points at, or None when nothing is published as a link."""
+    if not path.is_symlink():
+        return None
+    match = re.fullmatch(re.escape(path.name) + r"\.(\d+)", os.readlink(path))
+    return int(match.group(1)) if match else None
+
+
+def _link(path: Path, target: Path) -> None:
+    """Point `path` at `target` in one rename (readers see the old file or the new, never none)."""
+    temporary = path.with_name(path.name + ".link")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target.name)
+    os.replace(temporary, path)
+
+
+def _adopt(path: Path) -> None:
+    """A warehouse published as a plain file (before generations) becomes generation 1, never absent meanwhile."""
+    if path.exists() and not path.is_symlink():
+        first = generation_path(path, 1)
+        first.unlink(missing_ok=True)
+        os.link(path, first)  # the same file under the generation's name; then the name becomes a link to it
+        _link(path, first)
+
+
+def _discard(target: Path) -> None:
+    for leftover in (target, target.with_name(target.name + ".wal")):
         leftover.unlink(missing_ok=True)
+
+
+def _free(file: Path) -> bool:
+    """Whether no reader holds `file`: none in this process, and another process's lock does not stop a writer."""
+    if connection.holds(file):
+        return False
+    try:
+        duckdb.connect(str(file)).close()
+    except (duckdb.IOException, duckdb.ResourceInUseException):
+        return False
+    return True
+
+
+def _prepare(path: Path, target: Path, fresh: bool) -> None:
+    """Put the starting point of the next generation at `target`: the older file renamed, a copy, or nothing."""
+    published = published_generation(path)
+    if fresh or published is None:
+        _discard(target)
+        return
+    # This process's own idle readers of older snapshots let go of them first (locks do not guard within a process).
+    connection.release_stale()
+    older = [generation for generation in _generations(path) if generation != published]
+    reused = False
+    for generation in reversed(older):  # the newest older one is the cheapest to catch up
+        file = generation_path(path, generation)
+        if not reused and _free(file):
+            file.with_name(file.name + ".wal").unlink(missing_ok=True)
+            os.replace(file, target)
+            reused = True
+        elif _free(file):
+            _discard(file)  # an even older one nobody reads any more
+    if not reused:
+        copying = target.with_name(target.name + ".copying")
+        shutil.copyfile(path, copying)
+        os.replace(copying, target)
 
 
 @contextmanager
 def building(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to a new snapshot, published onto `path` if the block completes, discarded if it raises.
+    """A connection to the next snapshot, published onto `path` if the block completes, left unpublished if it raises.
 
-    The snapshot starts as a copy of the published one (or empty when `fresh` or nothing is published yet).
-    Readers keep reading the published file throughout: DuckDB locks only the file being built.
+    It starts as the older snapshot (or empty when `fresh` or nothing is published yet). The caller works inside a
+    transaction: if the block raises, DuckDB rolls it back, the file stays a whole older snapshot, and the next run
+    starts from it.
     """
-    target = building_path(path)
-    # A .building file left by a crashed run is never resumed: its content is unknown.
-    _discard(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not fresh and path.exists():
-        shutil.copyfile(path, target)
+    _adopt(path)
+    target = generation_path(path, (published_generation(path) or 0) + 1)
+    _prepare(path, target, fresh)
     con = duckdb.connect(str(target))
     try:
         schema.create(con)
         yield con
-        # Everything into the main file before the rename, so that no WAL is left behind the published name.
+        # Everything into the main file before the swap, so that no WAL is left behind the published name.
         con.execute("CHECKPOINT")
         con.close()
         publish(target, path)
     except BaseException:
         con.close()
-        _discard(target)
         raise
 
 
 def publish(built: Path, path: Path) -> None:
-    """Atomically put the built snapshot in place of the published one (readers see the old or the new, whole)."""
+    """Atomically make `path` the built snapshot (readers see the old or the new, whole)."""
     with open(built, "rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(built, path)
+    _link(path, built)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from ehealth.hospital.models import Admission, Discharge
+from etl import aggregate
 from etl.__main__ import main
 from etl.pipeline import Report, run
 from tests import prescription_factories, warehouse_demo
@@ -23,7 +24,7 @@ from tests.warehouse_demo import KEY
 from warehouse import checks, schema
 from warehouse import publish as publish_module
 from warehouse.connection import read
-from warehouse.publish import building_path
+from warehouse.publish import published_generation
 from warehouse.schema import KEYS
 
 # A demo database of this module's own on each backend, and its warehouse (tests/warehouse_demo.py).
@@ -84,7 +85,7 @@ def test_rebuild_counts_equal_the_operational_database(source: Engine, warehouse
         assert unknown == (0,)
         bands = {row[0] for row in con.execute("SELECT DISTINCT age_band FROM fct_visits").fetchall()}
         assert bands <= {"0-4", "5-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65+"}
-    assert not building_path(warehouse).exists()
+    assert warehouse.is_symlink() and published_generation(warehouse) == 1
 
 
 def test_a_second_run_is_a_no_op(source: Engine, warehouse: Path) -> None:
@@ -211,10 +212,36 @@ def test_amendments_of_every_kind_refresh_the_roll_ups_as_a_rebuild_would(
     assert content_hash(rebuilt) == content_hash(warehouse)
 
 
-def test_a_crash_before_publishing_leaves_the_warehouse_and_the_next_run_catches_up(
+def test_a_crash_mid_run_leaves_the_warehouse_and_the_next_run_catches_up(
     source: Engine, warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    published_bytes = warehouse.read_bytes()
+    published_bytes, generation = warehouse.read_bytes(), published_generation(warehouse)
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("power cut")
+
+    add_prescription(source)
+    monkeypatch.setattr(aggregate, "refresh", crash)  # after the facts are loaded, before the commit
+    with pytest.raises(RuntimeError, match="power cut"):
+        run(source, warehouse, KEY, progress=False)
+    assert warehouse.read_bytes() == published_bytes
+    assert published_generation(warehouse) == generation
+    monkeypatch.undo()
+    # The run builds in the older snapshot again: it loads what that one lacks, the new prescription among it.
+    prescription_id = add_prescription(source)
+    report = run(source, warehouse, KEY, progress=False)
+    assert report.rows["fct_prescriptions"] >= 2
+    assert published(warehouse) == operational(source)
+    with read(warehouse) as con:
+        assert con.execute(
+            "SELECT count(*) FROM fct_prescriptions WHERE prescription_id = ?", [prescription_id]
+        ).fetchone() == (1,)
+
+
+def test_a_crash_between_commit_and_publish_is_published_by_the_next_run(
+    source: Engine, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published_bytes, generation = warehouse.read_bytes(), published_generation(warehouse)
 
     def crash(_built: Path, _path: Path) -> None:
         raise RuntimeError("power cut")
@@ -224,10 +251,12 @@ def test_a_crash_before_publishing_leaves_the_warehouse_and_the_next_run_catches
     with pytest.raises(RuntimeError, match="power cut"):
         run(source, warehouse, KEY, progress=False)
     assert warehouse.read_bytes() == published_bytes
-    assert not building_path(warehouse).exists()
+    assert published_generation(warehouse) == generation
     monkeypatch.undo()
+    # The built snapshot is whole and holds the prescription: the next run has nothing new to load and publishes it.
     report = run(source, warehouse, KEY, progress=False)
-    assert report.rows["fct_prescriptions"] == 1
+    assert report.rows["fct_prescriptions"] == 0
+    assert generation is not None and published_generation(warehouse) == generation + 1
     assert published(warehouse) == operational(source)
 
 
@@ -312,7 +341,8 @@ def test_readers_in_other_processes_keep_a_consistent_view_while_the_etl_runs(so
         for _ in range(4):
             add_prescription(source)
             report: Report = run(source, warehouse, KEY, progress=False)
-            assert report.rows["fct_prescriptions"] == 1
+            # Each run builds in the older of the two snapshots: this run's prescription and the last run's.
+            assert report.rows["fct_prescriptions"] in {1, 2}
             states.add(totals())
         stop.set()
         seen, errors = results.get(timeout=60)

@@ -42,7 +42,8 @@ def version(path: Path) -> int:
 
 
 def republish(path: Path, number: int) -> None:
-    built = path.with_name(path.name + ".building")
+    """Publish snapshot `number` from a file of its own (the published one may still be read)."""
+    built = path.with_name(f"{path.name}.{number}")
     snapshot(built, number)
     publish(built, path)
 
@@ -111,7 +112,7 @@ def test_reads_during_publishes_see_one_whole_snapshot(tmp_path: Path) -> None:
         thread.start()
     try:
         for number in range(1, 8):
-            built = path.with_name(path.name + ".building")
+            built = path.with_name(f"{path.name}.{number}")
             snapshot(built, number, rows=20_000)
             publish(built, path)
     finally:
