@@ -15,13 +15,14 @@ from sqlalchemy import Connection, Engine, select, union
 from sqlalchemy.orm import InstrumentedAttribute
 from tqdm import tqdm
 
+from ehealth import calendar
 from ehealth.access.models import Cabinet
 from ehealth.emr.models import Encounter
 from ehealth.hospital.models import Admission
 from ehealth.patients.models import Patient
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from ehealth.reference.models import Organization
-from etl import aggregate, extract, load, transform
+from etl import aggregate, extract, load, snapshots, transform
 from warehouse import checks
 from warehouse.publish import building
 
@@ -159,6 +160,7 @@ def _load_dimensions(conn: Connection, con: duckdb.DuckDBPyConnection, report: R
 def run(engine: Engine, warehouse_path: Path, key: bytes, *, rebuild: bool = False, progress: bool = True) -> Report:
     """Bring the warehouse at `warehouse_path` up to the operational database and publish it (or rebuild it)."""
     started = time.perf_counter()
+    previous = snapshots.published_rows(warehouse_path)  # before building: the days only the published one holds
     with building(warehouse_path, fresh=rebuild) as con, engine.connect() as conn:
         after = _watermark(con)
         full = after is None
@@ -199,6 +201,7 @@ def run(engine: Engine, warehouse_path: Path, key: bytes, *, rebuild: bool = Fal
                 datetime.now(UTC).replace(tzinfo=None),
             ],
         )
+        report.rows[snapshots.TABLE] = snapshots.carry_over(con, previous) + snapshots.take(con, calendar.today())
         # A moved organization or a re-coded drug changes rows of every date: then the roll-ups are rebuilt whole.
         aggregate.refresh(con, full=full or aggregate.dimensions_fingerprint(con) != dimensions)
         checks.check(con, forbidden_words=_surnames(conn))

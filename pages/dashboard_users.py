@@ -1,7 +1,8 @@
 """The user-inventory dashboard (issue 7) for the ministry's analysts: cabinets by role, status and region; employment
 notices and installation requests against their working-day deadlines; inventory review coverage in the last 12
-months; cabinets never signed in or dormant for 90 days; filters kept in the URL, a map of the regions and CSV /
-Excel of the region table. The figures are as of the period's last day (warehouse/queries.py)."""
+months; cabinets never signed in or dormant for 90 days; the inventory day by day from the warehouse's daily
+snapshots; filters kept in the URL, a map of the regions and CSV / Excel of the region table. The figures are as of
+the period's last day (warehouse/queries.py)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,22 @@ def _by_status_series(frame: Frame) -> dict[str, list[Any]]:
     return {gettext(label): frame.column(key) for key, label in STATUSES.items()}
 
 
+def _history(frame: Frame) -> go.Figure:
+    """Lines of the daily inventory snapshots: cabinets by status, never signed in, dormant."""
+    series = {
+        **_by_status_series(frame),
+        gettext("Never signed in"): frame.column("never_signed_in"),
+        gettext("Dormant for 90 days"): frame.column("dormant"),
+    }
+    days = frame.column("snapshot_date")
+    fig = go.Figure([go.Scatter(x=days, y=values, name=name, mode="lines+markers") for name, values in series.items()])
+    fig.update_layout(
+        title=gettext("Inventory day by day"), height=320, template="plotly_white", legend={"orientation": "h"},
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+    )  # fmt: skip
+    return fig
+
+
 def _charts(path: Path, f: Filters) -> list[Any]:
     roles = queries.cabinets_by(path, f, "role")
     statuses = queries.cabinets_by(path, f, "status")
@@ -129,6 +146,7 @@ def _charts(path: Path, f: Filters) -> list[Any]:
                 stacked=True,
             ),
         ),
+        graph(f"{PREFIX}-history", _history(queries.inventory_history(path, f))),
     ]
 
 

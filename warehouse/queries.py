@@ -521,3 +521,24 @@ def dormant(path: Path, f: Filters, days: int = 90) -> Frame:
     """  # noqa: S608
     since = f.end - timedelta(days=days - 1)
     return _query(path, sql, _user_params(f, dormant_before=_utc_start(since)))
+
+
+def inventory_history(path: Path, f: Filters) -> Frame:
+    """The user inventory as each day of the period found it (the days the ETL ran): cabinets by status, and the
+    active ones never signed in or dormant for 90 days, as known on that day."""
+    count = "CAST(coalesce(sum({column}) FILTER (WHERE {condition}), 0) AS BIGINT)"
+    sql = f"""
+        SELECT snapshot_date,
+               {count.format(column="cabinets", condition="status = 'active'")} AS active,
+               {count.format(column="cabinets", condition="status = 'blocked'")} AS blocked,
+               {count.format(column="cabinets", condition="status = 'archived'")} AS archived,
+               {count.format(column="never_signed_in", condition="TRUE")} AS never_signed_in,
+               {count.format(column="dormant", condition="TRUE")} AS dormant
+        FROM snp_user_inventory
+        WHERE snapshot_date BETWEEN $start AND $end
+          AND ($region_id IS NULL OR region_id = $region_id)
+          AND ($organization_id IS NULL OR organization_id = $organization_id)
+          AND ($category IS NULL OR role = $category)
+        GROUP BY snapshot_date ORDER BY snapshot_date
+    """  # noqa: S608  (module constants only)
+    return _query(path, sql, _params(f))

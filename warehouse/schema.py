@@ -246,6 +246,18 @@ TABLES: dict[str, str] = {
         region_id SMALLINT NOT NULL,
         admission_type VARCHAR NOT NULL,
         stays BIGINT NOT NULL""",
+    # The user inventory as each day's runs found it (statuses and sign-ins as known that day): a status can be undone,
+    # so the past cannot be rebuilt from the operational database; a rebuild carries these rows over. never_signed_in
+    # and dormant (no sign-in in the 90 days up to that day) count active cabinets.
+    "snp_user_inventory": """
+        snapshot_date DATE NOT NULL,
+        organization_id BIGINT NOT NULL,
+        region_id SMALLINT NOT NULL,
+        role VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        cabinets BIGINT NOT NULL,
+        never_signed_in BIGINT NOT NULL,
+        dormant BIGINT NOT NULL""",
     # Which definition each roll-up was built with (a hash of its SQL): a changed or new one is rebuilt whole.
     "etl_rollups": """
         table_name VARCHAR PRIMARY KEY,
@@ -276,6 +288,7 @@ KEYS: dict[str, str] = {
     "fct_user_events": "event_key",
     "fct_notices": "notice_id",
     "fct_installation_requests": "request_id",
+    "snp_user_inventory": "snapshot_date, organization_id, role, status",
     "etl_rollups": "table_name",
     "etl_watermark": "singleton",
 }

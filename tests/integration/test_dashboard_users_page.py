@@ -96,7 +96,7 @@ def test_an_analyst_sees_the_dashboard(
         for component in _components(children)
         if component.get("type") == "Graph" and "id" in component.get("props", {})
     }
-    assert graphs == {board.id("roles"), board.id("statuses"), board.id("deadlines")}
+    assert graphs == {board.id("roles"), board.id("statuses"), board.id("deadlines"), board.id("history")}
     by_region = board.by_region(warehouse, PERIOD)
     assert sum(by_region.column("cabinets")) > 0
     assert sum(by_region.column("reviewed_12_months")) > 0

@@ -21,7 +21,7 @@ from etl.__main__ import main
 from etl.pipeline import Report, run
 from tests import prescription_factories, warehouse_demo
 from tests.warehouse_demo import KEY
-from warehouse import checks, schema
+from warehouse import checks, connection, schema
 from warehouse import publish as publish_module
 from warehouse.connection import read
 from warehouse.publish import published_generation
@@ -210,6 +210,28 @@ def test_amendments_of_every_kind_refresh_the_roll_ups_as_a_rebuild_would(
     rebuilt = tmp_path / "rebuilt.duckdb"
     run(source, rebuilt, KEY, rebuild=True, progress=False)
     assert content_hash(rebuilt) == content_hash(warehouse)
+
+
+def test_the_days_inventory_snapshots_survive_rebuilds_and_alternate_generations(
+    source: Engine, warehouse: Path, tmp_path: Path
+) -> None:
+    """A past day's snapshot cannot be rebuilt from the operational database: every run carries it over."""
+    connection.close_all()  # this process lets go of the published file, so that the test can write a past day into it
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "INSERT INTO snp_user_inventory SELECT DATE '2026-01-05', organization_id, region_id, role, status,"
+            " cabinets, never_signed_in, dormant FROM snp_user_inventory"
+        )
+        past = con.execute("SELECT * FROM snp_user_inventory WHERE snapshot_date = DATE '2026-01-05' ORDER BY ALL")
+        expected = past.fetchall()
+    assert expected
+    for rebuild in (True, False, False, False):
+        run(source, warehouse, KEY, rebuild=rebuild, progress=False)
+        with read(warehouse) as con:
+            kept = con.execute("SELECT * FROM snp_user_inventory WHERE snapshot_date = DATE '2026-01-05' ORDER BY ALL")
+            assert kept.fetchall() == expected
+            days = con.execute("SELECT count(DISTINCT snapshot_date) FROM snp_user_inventory").fetchone()
+            assert days == (2,)  # that day and today's run
 
 
 def test_a_crash_mid_run_leaves_the_warehouse_and_the_next_run_catches_up(

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from ehealth import calendar
 from ehealth.access import inventory, notices, requests
 from ehealth.access.models import Cabinet, EmploymentNotice, InstallationRequest, InventoryReview, LoginIdentity
 from ehealth.identifiers import TASHKENT
@@ -330,3 +331,34 @@ def test_a_missing_warehouse_raises(tmp_path: Path) -> None:
         queries.review_coverage(absent, f)
     with pytest.raises(WarehouseMissing):
         queries.dormant(absent, f)
+
+
+def expect_inventory_history(d: Operational, f: Filters, day: date) -> list[tuple[Any, ...]]:
+    """The one snapshot the module's run took (on the real day it ran): every cabinet as it is now."""
+    if not f.start <= day <= f.end:
+        return []
+    chosen = [c for c in d.cabinets if place(c, f) and (f.category is None or c["role"] == f.category)]
+    statuses = Counter(c["status"] for c in chosen)
+    active = [c for c in chosen if c["status"] == "active"]
+    first_day = day - timedelta(days=89)
+    never = sum(c["last"] is None for c in active)
+    asleep = sum(c["last"] is not None and local_day(c["last"]) < first_day for c in active)
+    return [(day, statuses["active"], statuses["blocked"], statuses["archived"], never, asleep)] if chosen else []
+
+
+def test_the_daily_inventory_snapshot_equals_the_operational_database(warehouse: Path, data: Operational) -> None:
+    day = calendar.today()
+    cases = [
+        Filters(day, day),
+        Filters(day - timedelta(days=30), day + timedelta(days=5), category="doctor"),
+        Filters(day, day, region_id=busiest([c["region"] for c in data.cabinets])),
+        Filters(day, day, organization_id=busiest([c["org"] for c in data.cabinets])),
+        Filters(day - timedelta(days=30), day - timedelta(days=1)),  # before the first run: no snapshot
+    ]
+    for f in cases:
+        assert_same(
+            queries.inventory_history(warehouse, f),
+            expect_inventory_history(data, f, day),
+            "snapshot_date active blocked archived never_signed_in dormant",
+        )
+    assert queries.inventory_history(warehouse, cases[0]).rows[0][1] > 0
