@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from warehouse.schema import REGIONAL_ROLLUPS, ROLLUP_MEASURES, columns
+from warehouse.schema import MONTHLY_ROLLUPS, REGIONAL_ROLLUPS, ROLLUP_MEASURES, columns
 
 # The date sets a run touches: temporary tables of the building connection (never part of the published file).
 ISSUE, DISPENSE, STAY = "etl_touched_issue", "etl_touched_dispense", "etl_touched_stay"
@@ -243,20 +243,43 @@ def _built_with(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def _refill(con: duckdb.DuckDBPyConnection, rollup: Rollup, full: bool) -> None:
-    """Replace the roll-up's rows (all, or those of the touched dates) and its region twin's."""
-    touched = "TRUE" if full else f"{rollup.date_column} IN (SELECT d FROM {rollup.touched})"
+    """Replace the roll-up's rows (all, or those of the touched dates) and its region and monthly twins'."""
+    date = rollup.date_column
+    touched = "TRUE" if full else f"{date} IN (SELECT d FROM {rollup.touched})"
     con.execute(f"DELETE FROM {rollup.table} WHERE {touched}")
-    con.execute(f"INSERT INTO {rollup.table} {_sql(rollup, full)}")
-    if rollup.table not in REGIONAL_ROLLUPS:
-        return
-    twin = f"{rollup.table}_region"
-    measures = ROLLUP_MEASURES[twin]
-    grain = [column for column in columns(twin) if column not in measures]
-    summed = ", ".join(f"CAST(sum({measure}) AS BIGINT)" for measure in measures)
-    con.execute(f"DELETE FROM {twin} WHERE {touched}")
+    # Rebuilt whole, rows are stored by region, organization and date, so that a region's or a facility's figures
+    # read only their own row groups (DuckDB skips the others by their min/max); a run's touched dates are appended.
+    order = f" ORDER BY region_id, organization_id, {date}" if full else ""
+    con.execute(f"INSERT INTO {rollup.table} SELECT * FROM ({_sql(rollup, full)}){order}")
+    if rollup.table in REGIONAL_ROLLUPS:
+        twin = f"{rollup.table}_region"
+        grain = [column for column in columns(twin) if column not in ROLLUP_MEASURES[twin]]
+        _resum(con, twin, rollup.table, grain, (touched, touched), order=f"region_id, {date}" if full else None)
+    if rollup.table in MONTHLY_ROLLUPS:
+        monthly, category = MONTHLY_ROLLUPS[rollup.table]
+        month = f"CAST(date_trunc('month', {date}) AS DATE)"
+        months = f"(SELECT DISTINCT CAST(date_trunc('month', d) AS DATE) FROM {rollup.touched})"
+        where = ("TRUE", "TRUE") if full else (f"{month} IN {months}", f"month IN {months}")
+        grain = [f"{month} AS month", "organization_id", "region_id", category]
+        _resum(con, monthly, rollup.table, grain, where, order="region_id, organization_id, month" if full else None)
+
+
+def _resum(
+    con: duckdb.DuckDBPyConnection,
+    twin: str,
+    source: str,
+    grain: list[str],
+    where: tuple[str, str],
+    *,
+    order: str | None,
+) -> None:
+    """Replace a twin's rows by the source's summed over `grain`: `where` selects (source rows, twin rows) alike."""
+    summed = ", ".join(f"CAST(sum({measure}) AS BIGINT)" for measure in ROLLUP_MEASURES[twin])
+    con.execute(f"DELETE FROM {twin} WHERE {where[1]}")
+    sorted_by = f" ORDER BY {order}" if order else ""
     con.execute(f"""
         INSERT INTO {twin}
-        SELECT {", ".join(grain)}, {summed} FROM {rollup.table} WHERE {touched} GROUP BY ALL
+        SELECT * FROM (SELECT {", ".join(grain)}, {summed} FROM {source} WHERE {where[0]} GROUP BY ALL){sorted_by}
     """)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from ehealth.calendar import day_bounds
 from ehealth.identifiers import TASHKENT
 from warehouse.connection import read
+from warehouse.schema import MONTHLY_ROLLUPS, ROLLUP_MEASURES
 
 
 @dataclass(frozen=True)
@@ -62,27 +63,47 @@ def _query(path: Path, sql: str, params: dict[str, Any]) -> Frame:
     return Frame(names, rows)
 
 
+def whole_months(first: date, last: date) -> tuple[date, date]:
+    """The whole calendar months inside first..last as [from, to), empty (from == to) when there is none."""
+    start = first if first.day == 1 else _next_month(first)
+    after = last + timedelta(days=1)
+    end = after if after.day == 1 else after.replace(day=1)
+    return start, max(start, end)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
 def _params(f: Filters) -> dict[str, Any]:
+    now = today()
+    # Bed-days count up to today; whole months are read from the monthly roll-ups (see _facility_rows).
+    counted_end = min(f.end, now)
+    whole_from, whole_to = whole_months(f.start, f.end)
+    counted_from, counted_to = whole_months(f.start, counted_end)
     return {
         "start": f.start,
         "end": f.end,
         "region_id": f.region_id,
         "organization_id": f.organization_id,
         "category": f.category,
-        "today": today(),
+        "today": now,
+        "whole_from": whole_from,
+        "whole_to": whole_to,
+        "counted_end": counted_end,
+        "counted_whole_from": counted_from,
+        "counted_whole_to": counted_to,
     }
 
 
-def _rollup(
-    name: str, table: str, date_column: str, f: Filters, *, category: str = "category", by_facility: bool = False
-) -> str:
+def _rollup(name: str, table: str, date_column: str, f: Filters, *, category: str = "category") -> str:
     """A CTE `name` of a roll-up's rows of the period that pass the filters, with their month.
 
-    The region twin (no organization, far fewer rows) is read unless a facility is chosen or the figure groups by
-    facility; its sums are the organization-grain rows' sums, so the figures are the same either way.
+    The region twin (no organization, far fewer rows) is read unless a facility is chosen; its sums are the
+    organization-grain rows' sums, so the figures are the same either way.
     """
     facility = f.organization_id is not None
-    source = table if facility or by_facility else f"{table}_region"
+    source = table if facility else f"{table}_region"
     return f"""
     {name} AS (
         SELECT *, CAST(date_trunc('month', {date_column}) AS DATE) AS month FROM {source}
@@ -93,9 +114,35 @@ def _rollup(
     )"""  # noqa: S608  (table and column names are this module's constants)
 
 
-def _prescriptions(f: Filters, *, by_facility: bool = False) -> str:
+def _facility_rows(
+    name: str, daily: str, date_column: str, f: Filters, *, category: str = "category", counted: bool = False
+) -> str:
+    """A CTE `name` of a roll-up's organization-grain rows of the period that pass the filters, for figures by
+    facility: the whole months from its monthly twin (a thirtieth of the rows), the partial months' days from it.
+
+    `counted` ends the period today (bed-days); the rows carry organization_id, region_id, the category column and
+    the measures, never the date.
+    """
+    monthly, _ = MONTHLY_ROLLUPS[daily]
+    columns = ", ".join(("organization_id", "region_id", category, *ROLLUP_MEASURES[daily]))
+    end, whole = ("$counted_end", "counted_whole") if counted else ("$end", "whole")
+    filters = f"""($region_id IS NULL OR region_id = $region_id)
+          {"AND organization_id = $organization_id" if f.organization_id is not None else ""}
+          AND ($category IS NULL OR {category} = $category)"""
+    return f"""
+    {name} AS (
+        SELECT {columns} FROM {monthly}
+        WHERE month >= ${whole}_from AND month < ${whole}_to AND {filters}
+        UNION ALL
+        SELECT {columns} FROM {daily}
+        WHERE {date_column} BETWEEN $start AND {end}
+          AND NOT ({date_column} >= ${whole}_from AND {date_column} < ${whole}_to) AND {filters}
+    )"""  # noqa: S608  (table and column names are this module's constants)
+
+
+def _prescriptions(f: Filters) -> str:
     """The period's prescriptions as rows of agg_prescriptions_daily (a CTE named ap): sum its counts, never count."""
-    return _rollup("ap", "agg_prescriptions_daily", "issued_date", f, by_facility=by_facility)
+    return _rollup("ap", "agg_prescriptions_daily", "issued_date", f)
 
 
 # The roll-up counterparts of count(...) and of a rate of the prescriptions (a sum over no rows is NULL: zero for
@@ -165,7 +212,7 @@ def prescriptions_by_region(path: Path, f: Filters) -> Frame:
 def prescriptions_by_facility(path: Path, f: Filters) -> Frame:
     """The prescribing facilities with prescriptions in the period: issued, dispensed at least once, rate, J01 share."""
     sql = f"""
-        WITH {_prescriptions(f, by_facility=True)}
+        WITH {_facility_rows("ap", "agg_prescriptions_daily", "issued_date", f)}
         SELECT o.organization_id, o.name, o.region_id,
                {_SUM.format(part="ap.prescriptions")} AS issued,
                {_SUM.format(part="ap.dispensed_any")} AS dispensed_any,
@@ -236,14 +283,12 @@ def controlled_volume(path: Path, f: Filters) -> Frame:
 # lengths of stay by the day of discharge (agg_discharges_daily, dd): each is "of the period" by its own day.
 
 
-def _admissions(f: Filters, *, by_facility: bool = False) -> str:
-    return _rollup("ad", "agg_admissions_daily", "admitted_date", f, category="admission_type", by_facility=by_facility)
+def _admissions(f: Filters) -> str:
+    return _rollup("ad", "agg_admissions_daily", "admitted_date", f, category="admission_type")
 
 
-def _discharges(f: Filters, *, by_facility: bool = False) -> str:
-    return _rollup(
-        "dd", "agg_discharges_daily", "discharge_date", f, category="admission_type", by_facility=by_facility
-    )
+def _discharges(f: Filters) -> str:
+    return _rollup("dd", "agg_discharges_daily", "discharge_date", f, category="admission_type")
 
 
 # The stay figures of a group, from its admissions (adm) and discharges (dis) joined on the group's key: admissions,
@@ -306,18 +351,16 @@ def admissions_by_facility(path: Path, f: Filters) -> Frame:
     facility = "AND organization_id = $organization_id" if f.organization_id is not None else ""
     where = f"""($region_id IS NULL OR region_id = $region_id) {facility}
                 AND ($category IS NULL OR admission_type = $category)"""
+    # A discharged stay's bed-days all lie before its discharge, so by today: those of the period up to today both
+    # list its hospital (it overlaps the period) and count.
     sql = f"""
-        WITH {_admissions(f, by_facility=True)}, {_discharges(f, by_facility=True)},
+        WITH {_facility_rows("ad", "agg_admissions_daily", "admitted_date", f, category="admission_type")},
+        {_facility_rows("dd", "agg_discharges_daily", "discharge_date", f, category="admission_type")},
+        {_facility_rows("bd", "agg_bed_days_daily", "day", f, category="admission_type", counted=True)},
         bounds AS (SELECT $start AS first_day, least($end, $today) + 1 AS after_last),
         adm AS (SELECT organization_id, sum(admissions) AS admissions FROM ad GROUP BY organization_id),
         dis AS (SELECT organization_id, {_DISCHARGE_SUMS} FROM dd GROUP BY organization_id),
-        closed AS (
-            -- listed for any bed-day in the period; occupancy counts those up to today
-            SELECT organization_id, sum(bed_days) FILTER (WHERE day < (SELECT after_last FROM bounds)) AS counted
-            FROM agg_bed_days_daily
-            WHERE day BETWEEN $start AND $end AND {where}
-            GROUP BY organization_id
-        ),
+        closed AS (SELECT organization_id, sum(bed_days) AS counted FROM bd GROUP BY organization_id),
         open AS (
             SELECT organization_id,
                    sum(stays * greatest(0, date_diff('day', greatest(admitted_date, b.first_day), b.after_last)))

@@ -314,8 +314,24 @@ REGIONAL_ROLLUPS = (
     "agg_admissions_daily",
     "agg_discharges_daily",
 )
+# Roll-ups also kept per month at the organization grain, as <daily>'s monthly twin → (its name, the category column
+# it keeps): what the by-facility figures read for the whole months of a period (a facility-day grain is millions of
+# rows a year; a facility-month one is a thirtieth of that), the daily rows only for the period's partial months.
+MONTHLY_ROLLUPS: dict[str, tuple[str, str]] = {
+    "agg_prescriptions_daily": ("agg_prescriptions_monthly", "category"),
+    "agg_admissions_daily": ("agg_admissions_monthly", "admission_type"),
+    "agg_discharges_daily": ("agg_discharges_monthly", "admission_type"),
+    "agg_bed_days_daily": ("agg_bed_days_monthly", "admission_type"),
+}
 # The drug's ATC levels, copied onto each items roll-up row: they follow drug_id and are not part of the key.
 _ATC_LEVELS = ("atc_level1", "atc_level2", "atc_level3", "atc_level4", "atc_level5")
+
+
+def _monthly_ddl(measures: tuple[str, ...], category: str) -> str:
+    """The DDL of a roll-up's monthly twin: month, organization, region, category and the measures."""
+    parts = ["month DATE NOT NULL", "organization_id BIGINT NOT NULL", "region_id SMALLINT NOT NULL"]
+    parts += [f"{category} VARCHAR NOT NULL", *(f"{measure} BIGINT NOT NULL" for measure in measures)]
+    return "\n        " + ",\n        ".join(parts)
 
 
 def _regional(table: str) -> str:
@@ -345,6 +361,9 @@ def columns(table: str) -> list[str]:
 for _table in REGIONAL_ROLLUPS:
     TABLES[f"{_table}_region"] = _regional(_table)
     ROLLUP_MEASURES[f"{_table}_region"] = ROLLUP_MEASURES[_table]
+for _table, (_monthly, _category) in MONTHLY_ROLLUPS.items():
+    TABLES[_monthly] = _monthly_ddl(ROLLUP_MEASURES[_table], _category)
+    ROLLUP_MEASURES[_monthly] = ROLLUP_MEASURES[_table]
 for _table, _measures in ROLLUP_MEASURES.items():
     KEYS[_table] = ", ".join(c for c in columns(_table) if c not in _measures and c not in _ATC_LEVELS)
 
