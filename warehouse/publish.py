@@ -22,6 +22,9 @@ import duckdb
 
 from warehouse import connection, schema
 
+# How much memory a build may use (DuckDB's default is 80 % of the machine, which the portal shares).
+BUILD_MEMORY = "4GB"
+
 
 def generation_path(path: Path, generation: int) -> Path:
     """The file of one snapshot generation (beside the link, so that the link stays relative)."""
@@ -112,7 +115,8 @@ def building(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConn
     _adopt(path)
     target = generation_path(path, (published_generation(path) or 0) + 1)
     _prepare(path, target, fresh)
-    con = duckdb.connect(str(target))
+    # Bounded: the roll-ups of a national rebuild would otherwise take most of the machine; DuckDB spills instead.
+    con = duckdb.connect(str(target), config={"memory_limit": BUILD_MEMORY})
     try:
         schema.create(con)
         yield con
