@@ -247,21 +247,29 @@ def _refill(con: duckdb.DuckDBPyConnection, rollup: Rollup, full: bool) -> None:
     date = rollup.date_column
     touched = "TRUE" if full else f"{date} IN (SELECT d FROM {rollup.touched})"
     con.execute(f"DELETE FROM {rollup.table} WHERE {touched}")
-    # Rebuilt whole, rows are stored by region, organization and date, so that a region's or a facility's figures
-    # read only their own row groups (DuckDB skips the others by their min/max); a run's touched dates are appended.
-    order = f" ORDER BY region_id, organization_id, {date}" if full else ""
+    # Rebuilt whole, rows are stored by month, then region, organization and date: a period's figures read only its
+    # months' row groups, and a region's or a facility's only a few of those (DuckDB skips row groups by their
+    # min/max). A run's touched dates are appended, mostly the latest month's.
+    order = f" ORDER BY date_trunc('month', {date}), region_id, organization_id, {date}" if full else ""
     con.execute(f"INSERT INTO {rollup.table} SELECT * FROM ({_sql(rollup, full)}){order}")
     if rollup.table in REGIONAL_ROLLUPS:
         twin = f"{rollup.table}_region"
         grain = [column for column in columns(twin) if column not in ROLLUP_MEASURES[twin]]
-        _resum(con, twin, rollup.table, grain, (touched, touched), order=f"region_id, {date}" if full else None)
+        _resum(
+            con,
+            twin,
+            rollup.table,
+            grain,
+            (touched, touched),
+            order=f"date_trunc('month', {date}), region_id, {date}" if full else None,
+        )
     if rollup.table in MONTHLY_ROLLUPS:
         monthly, category = MONTHLY_ROLLUPS[rollup.table]
         month = f"CAST(date_trunc('month', {date}) AS DATE)"
         months = f"(SELECT DISTINCT CAST(date_trunc('month', d) AS DATE) FROM {rollup.touched})"
         where = ("TRUE", "TRUE") if full else (f"{month} IN {months}", f"month IN {months}")
         grain = [f"{month} AS month", "organization_id", "region_id", category]
-        _resum(con, monthly, rollup.table, grain, where, order="region_id, organization_id, month" if full else None)
+        _resum(con, monthly, rollup.table, grain, where, order="month, region_id, organization_id" if full else None)
 
 
 def _resum(

@@ -129,14 +129,19 @@ def _facility_rows(
     filters = f"""($region_id IS NULL OR region_id = $region_id)
           {"AND organization_id = $organization_id" if f.organization_id is not None else ""}
           AND ($category IS NULL OR {category} = $category)"""
-    return f"""
-    {name} AS (
-        SELECT {columns} FROM {monthly}
-        WHERE month >= ${whole}_from AND month < ${whole}_to AND {filters}
+    last = min(f.end, today()) if counted else f.end
+    first_whole, after_whole = whole_months(f.start, last)
+    # The daily rows are read only when the period has days outside its whole months (none for whole months).
+    days = f"""
         UNION ALL
         SELECT {columns} FROM {daily}
         WHERE {date_column} BETWEEN $start AND {end}
-          AND NOT ({date_column} >= ${whole}_from AND {date_column} < ${whole}_to) AND {filters}
+          AND NOT ({date_column} >= ${whole}_from AND {date_column} < ${whole}_to) AND {filters}"""  # noqa: S608
+    partial = first_whole != f.start or after_whole != last + timedelta(days=1)
+    return f"""
+    {name} AS (
+        SELECT {columns} FROM {monthly}
+        WHERE month >= ${whole}_from AND month < ${whole}_to AND {filters}{days if partial else ""}
     )"""  # noqa: S608  (table and column names are this module's constants)
 
 
