@@ -1,6 +1,11 @@
 """ETL throughput: full rebuild rows/s and an incremental run over 100 k new outbox events, SQLite and PostgreSQL.
 
     python bench/etl_throughput.py [--patients 25000] [--events 100000] [--no-sqlite] [--no-postgres]
+    python bench/etl_throughput.py --sqlite-url URL --postgres-url URL [--runs 3]
+
+With `--sqlite-url` and/or `--postgres-url`: only those existing databases, left as they are (nothing generated,
+no events written): `--runs` full rebuilds each, then an incremental run with nothing new, each run in a freshly
+spawned process, into a warehouse under `--workdir`.
 
 Per backend: a fresh, migrated operational database filled by the demo generator (`--patients`, seed 20260101,
 today 2026-03-16), then, each in a freshly spawned process so that its peak RSS is the ETL's own:
@@ -33,7 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # runnable as a plain script from any directory
 
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, make_url, text  # noqa: E402
 
 from db import make_engine  # noqa: E402
 from ehealth.demo import generate  # noqa: E402
@@ -131,17 +136,39 @@ def bench(backend: str, url: str, workdir: Path, patients: int, events: int) -> 
         engine.dispose()
 
 
+def bench_existing(backend: str, url: str, workdir: Path, runs: int) -> None:
+    """Rebuild from an existing database `runs` times, then a run with nothing new; the database is only read."""
+    path = workdir / backend / "warehouse.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"{backend}: existing database {make_url(url).render_as_string()}", flush=True)
+    for run_number in range(1, runs + 1):
+        show(f"full rebuild {run_number}/{runs}", etl_in_child(url, path, rebuild=True))
+    show("incremental, nothing new", etl_in_child(url, path, rebuild=False))
+
+
 def main() -> int:
-    """Both backends, each on a scratch database."""
+    """Both backends, each on a scratch database (or on the existing databases given)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=25_000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/etl_bench"))
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--sqlite-url", help="an existing SQLite database to measure (read only)")
+    parser.add_argument("--postgres-url", help="an existing PostgreSQL database to measure (read only)")
+    parser.add_argument("--runs", type=int, default=1, help="full rebuilds per existing database")
     args = parser.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
+    if args.sqlite_url or args.postgres_url:
+        try:
+            if args.sqlite_url:
+                bench_existing("sqlite", args.sqlite_url, args.workdir, args.runs)
+            if args.postgres_url:
+                bench_existing("postgresql", args.postgres_url, args.workdir, args.runs)
+        finally:
+            shutil.rmtree(args.workdir, ignore_errors=True)
+        return 0
     try:
         if not args.no_sqlite:
             bench("sqlite", f"sqlite:///{args.workdir / 'ehealth.sqlite3'}", args.workdir, args.patients, args.events)

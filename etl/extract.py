@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Select, and_, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, and_, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -19,6 +19,7 @@ from ehealth.outbox import ClinicalEvent
 from ehealth.patients.models import Patient
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from ehealth.reference.models import Bed, Department, Drug, Organization, Region
+from etl import columnar
 
 # Rows per polars batch (bounded memory at national scale) and ids per query of the incremental path: one array
 # parameter on PostgreSQL; on SQLite an IN list, held within its bound-variable limit (see _ids_per_query).
@@ -28,7 +29,7 @@ IDS_PER_QUERY = 20_000
 _SQLITE_SPARE_VARIABLES = 100
 
 # Any SELECT the ETL reads (SQLAlchemy types a Select by its columns).
-Query = Select[*tuple[Any, ...]]
+Query = columnar.Query
 
 # Only what the warehouse keeps of a patient; names, PINFL, phone and address are never selected.
 _PATIENT_COLUMNS = (
@@ -268,10 +269,9 @@ def reviews() -> Query:
     ).order_by(InventoryReview.id)
 
 
-def frames(conn: Connection, query: Query) -> Iterator[pl.DataFrame]:
-    """The rows of `query` in batches of at most BATCH_ROWS (never the whole table in memory)."""
-    batches = pl.read_database(query, conn, iter_batches=True, batch_size=BATCH_ROWS, infer_schema_length=None)
-    yield from batches
+def frames(conn: Connection, query: Query) -> Generator[pl.DataFrame]:
+    """The rows of `query` in batches of at most BATCH_ROWS (never the whole table in memory), read column-wise."""
+    yield from columnar.frames(conn, query, BATCH_ROWS)
 
 
 def _ids_per_query(conn: Connection) -> int:
@@ -304,11 +304,13 @@ def frames_for(
 
 def whole(conn: Connection, query: Query) -> pl.DataFrame:
     """A small table in one frame (dimensions)."""
-    return pl.read_database(query, conn, infer_schema_length=None)
+    return columnar.whole(conn, query, BATCH_ROWS)
 
 
 def last_event_id(conn: Connection) -> int:
     """The newest outbox event id (0 on an empty outbox): this run reads up to here and no further."""
+    # The run's first look at the database: its reads come next, so the columnar reader gets ready meanwhile.
+    columnar.prepare(conn)
     return int(conn.execute(select(func.coalesce(func.max(ClinicalEvent.id), 0))).scalar_one())
 
 

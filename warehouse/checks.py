@@ -116,7 +116,8 @@ def _consistency_failures(con: duckdb.DuckDBPyConnection) -> list[str]:
 def _identity_failures(con: duckdb.DuckDBPyConnection, forbidden_words: Iterable[str]) -> list[str]:
     problems: list[str] = []
     words = [word for word in forbidden_words if word]
-    for table, column in _varchar_columns(con):
+    columns = _varchar_columns(con)
+    for table, column in _suspect_columns(con, columns, words):
         if column in PSEUDONYM_COLUMNS:
             wrong = con.execute(
                 f"SELECT count(*) FROM {table} WHERE NOT regexp_full_match({column}, ?)",  # noqa: S608
@@ -139,6 +140,37 @@ def _identity_failures(con: duckdb.DuckDBPyConnection, forbidden_words: Iterable
             if named and named[0]:
                 problems.append(f"{table}.{column}: {named[0]} values equal to a person's name")
     return problems
+
+
+def _suspect_columns(
+    con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]], words: list[str]
+) -> list[tuple[str, str]]:
+    """The columns with a value of the wrong shape or equal to a name, found on each column's distinct values.
+
+    One query over all columns: most hold a few distinct values (codes, bands, states) however many rows, so the
+    patterns and the name list are tried on far fewer values than rows; the pseudonym columns share their values
+    (the same patients in every fact table) and are tried together. The suspects are counted row by row after.
+    """
+    pseudonyms = [index for index, (_table, column) in enumerate(columns) if column in PSEUDONYM_COLUMNS]
+    others = [index for index in range(len(columns)) if index not in pseudonyms]
+    named = "bool_or(lower(v) IN (SELECT word FROM words))"
+    parts = [
+        f"SELECT [{index}] AS i, bool_or(regexp_matches(v, $pinfl)) OR {named} AS suspect"  # noqa: S608
+        f" FROM (SELECT DISTINCT {columns[index][1]} AS v FROM {columns[index][0]})"
+        for index in others
+    ]
+    if pseudonyms:
+        values = " UNION ".join(f"SELECT {columns[index][1]} AS v FROM {columns[index][0]}" for index in pseudonyms)  # noqa: S608
+        parts.append(
+            f"SELECT {pseudonyms} AS i, bool_or(NOT regexp_full_match(v, $pseudonym)) OR {named} FROM ({values})"  # noqa: S608
+        )
+    if not parts:
+        return []
+    rows = con.execute(
+        "WITH words AS (SELECT DISTINCT lower(unnest(CAST($words AS VARCHAR[]))) AS word) " + " UNION ALL ".join(parts),
+        {"pseudonym": PSEUDONYM_PATTERN, "pinfl": PINFL_PATTERN, "words": words},
+    ).fetchall()
+    return [columns[int(index)] for indexes, suspect in rows if suspect for index in indexes]
 
 
 def check(con: duckdb.DuckDBPyConnection, *, forbidden_words: Iterable[str] = ()) -> None:

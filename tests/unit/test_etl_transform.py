@@ -170,3 +170,17 @@ def test_user_events_one_per_timestamp_and_review() -> None:
     ]
     review = events.filter(pl.col("event") == "reviewed").row(0, named=True)
     assert (review["user_key"], review["decision"], review["event_date"]) == (1, "confirmed", date(2026, 1, 9))
+
+
+def test_patient_keys_remembered_from_earlier_batches_are_the_keyed_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transform, "_PSEUDONYMS", {})
+    monkeypatch.setattr(transform, "PSEUDONYMS_KEPT", 4)
+    long_key = b"k" * 100  # longer than SHA-256's block: hashed first, as HMAC does
+    batches = [[1, 2, 3], [3, 4, 5, 6], [1, 6, 7], [2, 2, 8]]
+    for ids in batches:
+        for key in (KEY, long_key, KEY):
+            keys = transform.patient_keys(key, pl.Series("patient_id", ids))
+            assert keys.to_list() == [transform.patient_key(key, value) for value in ids]
+    # Bounded: one key's pseudonyms at a time, emptied before a batch once the limit is reached.
+    assert list(transform._PSEUDONYMS) == [KEY]
+    assert len(transform._PSEUDONYMS[KEY]) < 4 + 3
