@@ -68,20 +68,25 @@ _PRESCRIPTIONS_DAILY = f"""
     GROUP BY p.issued_date, p.organization_id, p.region_id, p.category, p.state, p.valid_until
 """
 
+# Items are first summed per prescription and drug, so that "prescriptions holding the drug" is a count of rows,
+# not a distinct count per group (a third cheaper).
 _ITEMS_DAILY = f"""
     WITH {_PRESCRIPTIONS},
-    i AS (
+    pd AS (
         SELECT p.issued_date, p.organization_id, p.region_id, p.category, i.prescription_id, i.drug_id, i.inn,
-               -- the prescription counts for its INN on the row of the lowest drug it holds of that INN
-               i.drug_id = min(i.drug_id) OVER (PARTITION BY i.prescription_id, i.inn) AS first_of_inn
+               count(*) AS items
         FROM fct_prescription_items i JOIN p ON p.prescription_id = i.prescription_id
+        GROUP BY ALL
+    ),
+    ranked AS (
+        -- the prescription counts for its INN on the row of the lowest drug it holds of that INN
+        SELECT *, drug_id = min(drug_id) OVER (PARTITION BY prescription_id, inn) AS first_of_inn FROM pd
     )
-    SELECT i.issued_date, i.organization_id, i.region_id, i.category, i.drug_id, i.inn,
+    SELECT r.issued_date, r.organization_id, r.region_id, r.category, r.drug_id, r.inn,
            any_value(g.atc_level1), any_value(g.atc_level2), any_value(g.atc_level3), any_value(g.atc_level4),
-           any_value(g.atc_level5),
-           count(*), count(DISTINCT i.prescription_id), count(DISTINCT i.prescription_id) FILTER (WHERE first_of_inn)
-    FROM i LEFT JOIN dim_drugs g ON g.drug_id = i.drug_id
-    GROUP BY i.issued_date, i.organization_id, i.region_id, i.category, i.drug_id, i.inn
+           any_value(g.atc_level5), CAST(sum(r.items) AS BIGINT), count(*), count(*) FILTER (WHERE r.first_of_inn)
+    FROM ranked r LEFT JOIN dim_drugs g ON g.drug_id = r.drug_id
+    GROUP BY r.issued_date, r.organization_id, r.region_id, r.category, r.drug_id, r.inn
 """
 
 _DISPENSE_HOURS = f"""
