@@ -32,6 +32,7 @@ import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
 from etl import aggregate  # noqa: E402
+from etl import load as etl_load  # noqa: E402
 from warehouse import checks  # noqa: E402
 
 SHARES = {"prescription": 0.235, "dispense": 0.413, "admission": 0.015}
@@ -76,7 +77,7 @@ def one_run(con: duckdb.DuckDBPyConnection, events: int, day: str) -> dict[str, 
 
     dispensed_at = f"TIMESTAMP '{day} 06:00' + INTERVAL 1 DAY"
 
-    def load() -> None:
+    def load_facts() -> None:
         # The refreshed prescriptions and items: deleted and loaded again (now dispensed), as the ETL reloads them.
         con.execute(
             "CREATE TEMP TABLE again AS SELECT * FROM fct_prescriptions WHERE prescription_id IN (SELECT k FROM refreshed)"
@@ -133,7 +134,7 @@ def one_run(con: duckdb.DuckDBPyConnection, events: int, day: str) -> dict[str, 
             FROM range(1, {counts["visit"]} + 1) JOIN fct_prescriptions p ON p.prescription_id = range
         """)
 
-    step("load facts", load)
+    step("load facts", load_facts)
     new_admissions = _ids(con, f"SELECT admission_id FROM fct_admissions WHERE admission_id > {a0}")
     new_dispenses = _ids(con, f"SELECT dispense_id FROM fct_dispenses WHERE dispense_id > {d0}")
     new_prescriptions = _ids(con, f"SELECT prescription_id FROM fct_prescriptions WHERE prescription_id > {p0}")
@@ -143,10 +144,21 @@ def one_run(con: duckdb.DuckDBPyConnection, events: int, day: str) -> dict[str, 
             con, prescriptions=dispensed + new_prescriptions, dispenses=new_dispenses, admissions=new_admissions
         ),
     )
-    step("roll-ups (touched dates)", lambda: aggregate.refresh(con, full=False))
-    step("checks", lambda: checks.check(con))
+    whole: list[str] = []
+    step("roll-ups (touched dates)", lambda: whole.extend(aggregate.refresh(con, full=False)))
+    scope = aggregate.check_scope(whole)
+    for table, key, ids in (
+        ("fct_prescriptions", "prescription_id", dispensed + new_prescriptions),
+        ("fct_prescription_items", "prescription_id", dispensed + new_prescriptions),
+        ("fct_dispenses", "dispense_id", new_dispenses),
+        ("fct_admissions", "admission_id", new_admissions),
+    ):
+        scope[table] = etl_load.keep_keys(con, f"etl_loaded_{table}", key, ids)
+    scope["fct_visits"] = f"encounter_id > {v0}"
+    step("checks (what the run wrote)", lambda: checks.check(con, scope=scope))
     step("commit", lambda: con.execute("COMMIT"))
     step("checkpoint", lambda: con.execute("CHECKPOINT"))
+    aggregate.forget_touched(con)
     for table in ("again", "again_items", "fresh"):
         con.execute(f"DROP TABLE {table}")
     con.unregister("refreshed")

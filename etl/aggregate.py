@@ -307,9 +307,29 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool) -> list[str]:
         if rebuild_it:
             whole.append(rollup.table)
             con.execute("INSERT OR REPLACE INTO etl_rollups VALUES (?, ?)", [rollup.table, rollup.definition()])
+    return whole
+
+
+def check_scope(whole: Iterable[str]) -> dict[str, str]:
+    """The roll-up rows a refresh rewrote, as checks.Scope: the touched dates' (none for those rebuilt whole)."""
+    scope: dict[str, str] = {}
+    for rollup in ROLLUPS:
+        if rollup.table in set(whole):
+            continue
+        touched = f"{rollup.date_column} IN (SELECT d FROM {rollup.touched})"
+        scope[rollup.table] = touched
+        if rollup.table in REGIONAL_ROLLUPS:
+            scope[f"{rollup.table}_region"] = touched
+        if rollup.table in MONTHLY_ROLLUPS:
+            months = f"(SELECT DISTINCT CAST(date_trunc('month', d) AS DATE) FROM {rollup.touched})"
+            scope[MONTHLY_ROLLUPS[rollup.table][0]] = f"month IN {months}"
+    return scope
+
+
+def forget_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty the touched dates (for a connection that goes on to another run)."""
     for table in (ISSUE, DISPENSE, STAY):
         con.execute(f"DELETE FROM {table}")
-    return whole
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

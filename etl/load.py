@@ -22,6 +22,18 @@ def delete_keys(con: duckdb.DuckDBPyConnection, table: str, column: str, keys: I
         con.unregister("etl_keys")
 
 
+def keep_keys(con: duckdb.DuckDBPyConnection, name: str, column: str, keys: Iterable[int]) -> str:
+    """Keep `keys` in a temporary table `name` for the rest of the run; the condition selecting their rows."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (k BIGINT)")
+    frame = pl.DataFrame({"k": sorted(keys)}, schema={"k": pl.Int64})
+    con.register("etl_kept", frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {name} SELECT k FROM etl_kept")  # noqa: S608
+    finally:
+        con.unregister("etl_kept")
+    return f"{column} IN (SELECT k FROM {name})"  # noqa: S608  (a column and a table of the ETL's own)
+
+
 def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     """Append `frame` to `table` (columns matched by name, extra columns refused); the number of rows."""
     if not frame.height:

@@ -290,6 +290,37 @@ def test_a_failed_check_aborts_the_publish(source: Engine, warehouse: Path, monk
     assert warehouse.read_bytes() == published_bytes
 
 
+def test_an_incremental_run_checks_what_it_wrote_and_a_rebuild_everything(
+    source: Engine, warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scopes: list[Any] = []
+    original = checks.check
+
+    def recorded(con: duckdb.DuckDBPyConnection, **kwargs: Any) -> None:
+        scopes.append(kwargs.get("scope"))
+        original(con, **kwargs)
+
+    monkeypatch.setattr(checks, "check", recorded)
+    run(source, warehouse, KEY, progress=False)  # the older generation catches up first
+    amend(
+        source,
+        "prescription",
+        f"""
+        UPDATE prescription SET status = 'superseded', {WITHDRAWN}
+        WHERE id = (SELECT min(id) FROM prescription WHERE status = 'active')
+        RETURNING id, patient_id, organization_id""",
+    )
+    run(source, warehouse, KEY, progress=False)
+    run(source, tmp_path / "rebuilt.duckdb", KEY, rebuild=True, progress=False)
+    _catching_up, incremental, rebuild = scopes
+    assert rebuild is None
+    # The changed prescription's rows, the roll-ups of the dates it touched, today's inventory snapshot.
+    assert incremental["fct_prescriptions"] == "prescription_id IN (SELECT k FROM etl_loaded_fct_prescriptions)"
+    assert "agg_items_daily_region" in incremental and "agg_prescriptions_monthly" in incremental
+    assert "snp_user_inventory" in incremental and "dim_drugs" not in incremental
+    assert content_hash(tmp_path / "rebuilt.duckdb") == content_hash(warehouse)
+
+
 def test_no_pinfl_or_patient_name_in_any_column(source: Engine, warehouse: Path) -> None:
     with source.connect() as conn:
         people = conn.execute(text("SELECT surname, given_name, pinfl FROM patient")).all()

@@ -49,3 +49,21 @@ def test_each_broken_column_is_reported_with_its_rows(con: duckdb.DuckDBPyConnec
     )
     # Without names, only the shapes.
     assert sorted(checks.failures(con)) == sorted(problem for problem in problems if "name" not in problem)
+
+
+def test_a_scope_checks_only_the_rows_a_run_wrote(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE run (id INTEGER, note VARCHAR)")
+    con.execute("INSERT INTO run VALUES (1, 'id 12345678901234'), (2, 'fine')")
+    con.execute(
+        "INSERT INTO fct_user_events VALUES ('a', 1, 'renamed', NULL, TIMESTAMP '2026-01-01', DATE '2026-01-01')"
+    )
+    assert sorted(checks.failures(con)) == [
+        "fct_user_events.event: unexpected values ['renamed']",
+        "run.note: 1 PINFL-shaped values",
+    ]
+    # Rows outside the scope were checked when they were written; the rest of the snapshot is still checked whole.
+    assert checks.failures(con, scope={"run": "id = 2"}) == ["fct_user_events.event: unexpected values ['renamed']"]
+    assert checks.failures(con, scope={"run": "id = 2", "fct_user_events": "user_key = 2"}) == []
+    assert checks.failures(con, scope={"run": "id = 1", "fct_user_events": "user_key = 2"}) == [
+        "run.note: 1 PINFL-shaped values"
+    ]
