@@ -54,10 +54,13 @@ def published(path: Path) -> dict[str, int]:
 
 
 def content_hash(path: Path) -> str:
-    """A hash of every warehouse table but the watermark's run time, in key order."""
+    """A hash of every warehouse table but the watermark's run time, in key order; not the inventory snapshots, which
+    a rebuild into another file cannot have (they are carried over from the file's own published snapshot)."""
     digest = hashlib.sha256()
     with read(path) as con:
         for table, key in KEYS.items():
+            if table == "snp_user_inventory":
+                continue
             query = "SELECT last_event_id FROM etl_watermark" if table == "etl_watermark" else f"SELECT * FROM {table}"
             for row in con.execute(f"{query} ORDER BY {key if table != 'etl_watermark' else 1}").fetchall():
                 digest.update(repr(row).encode())
@@ -384,6 +387,8 @@ def test_readers_in_other_processes_keep_a_consistent_view_while_the_etl_runs(so
         counts = published(warehouse)
         return counts["fct_prescriptions"], counts["fct_prescription_items"], 0
 
+    for _ in range(2):  # both generations up to date, whatever the tests before left behind
+        run(source, warehouse, KEY, progress=False)
     states = {totals()}
     context = multiprocessing.get_context("spawn")
     ready, stop, results = context.Event(), context.Event(), context.Queue()

@@ -67,3 +67,16 @@ def test_a_scope_checks_only_the_rows_a_run_wrote(con: duckdb.DuckDBPyConnection
     assert checks.failures(con, scope={"run": "id = 1", "fct_user_events": "user_key = 2"}) == [
         "run.note: 1 PINFL-shaped values"
     ]
+
+
+def test_a_fact_key_loaded_twice_is_reported(con: duckdb.DuckDBPyConnection) -> None:
+    """The fact tables declare no primary key (its index is costly to keep): the checks are what catches a repeat."""
+    row = (
+        f"(7, '{PSEUDONYM}', 'male', 1980, '45-54', 1726, 1, 1, 'J18', 'regular', 'active', 'active', 'none',"
+        " TIMESTAMP '2026-03-02 08:00', DATE '2026-03-02', DATE '2026-04-01', 0, NULL)"
+    )
+    con.execute(f"INSERT INTO fct_prescriptions VALUES {row}, {row}")
+    assert checks.failures(con) == ["fct_prescriptions.prescription_id: 1 duplicate keys"]
+    assert checks.failures(con, scope={"fct_prescriptions": "prescription_id = 7"}) == [
+        "fct_prescriptions.prescription_id: 1 duplicate keys"
+    ]
