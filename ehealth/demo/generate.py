@@ -119,6 +119,10 @@ def generate(
                     bar.update(size)
                     elapsed = time.perf_counter() - started
                     bar.set_postfix_str(f"{sum(sink.counts.values()) / elapsed:,.0f} rows/s")
+            # The planner's statistics after a bulk load (autovacuum may be off, or not yet have run): without them
+            # PostgreSQL plans the ETL's joins for empty tables and its sorts spill to disk.
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
         finally:
             conn.rollback()  # an interrupted batch is dropped whole; committed batches stay
             if sqlite:
