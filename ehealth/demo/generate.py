@@ -119,19 +119,28 @@ def generate(
                     bar.update(size)
                     elapsed = time.perf_counter() - started
                     bar.set_postfix_str(f"{sum(sink.counts.values()) / elapsed:,.0f} rows/s")
-            # The planner's statistics after a bulk load (autovacuum may be off, or not yet have run): without them
-            # PostgreSQL plans the ETL's joins for empty tables and its sorts spill to disk.
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
+            _analyze(conn)
         finally:
             conn.rollback()  # an interrupted batch is dropped whole; committed batches stay
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA cache_size=-2000")  # the connection returns to the pool with the default
-            else:
-                # Even after an interruption, the sequences must pass every id already committed.
-                _advance_sequences(conn)
-            conn.commit()
+            _restore(conn)
     return DemoReport(dict(sink.counts), time.perf_counter() - started, patients, seed, today)
+
+
+def _analyze(conn: Connection) -> None:
+    """Refresh the planner's statistics after the bulk load (autovacuum may be off, or not yet have run): without
+    them PostgreSQL plans the ETL's joins for empty tables and its sorts spill to disk."""
+    conn.exec_driver_sql("ANALYZE")
+    conn.commit()
+
+
+def _restore(conn: Connection) -> None:
+    """Leave the connection and the database as the portal expects them, after a completed or interrupted run."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")  # the connection returns to the pool with the default
+    else:
+        # Even after an interruption, the sequences must pass every id already committed.
+        _advance_sequences(conn)
+    conn.commit()
 
 
 def _check_empty(conn: Connection) -> None:
