@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
+from api.access.http import api_access_bp
 from auth import cabinet_choice, callbacks, document_signing, report_downloads, throttle
 from auth import session as auth_session
 from auth.eimzo_views import init_eimzo
@@ -23,8 +24,9 @@ from ehealth.i18n import N_, gettext
 from ehealth.reports.exports import EXPORTER_KEY, exporter
 from settings import ROOT, Settings, from_env
 
-# Reachable without signing in: the sign-in itself, the language switch and static files.
-PUBLIC_PREFIXES = ("/login", "/lang/", "/healthz", *STATIC_PREFIXES)
+# Reachable without signing in: the sign-in itself, the language switch and static files; the API authenticates each
+# call by its bearer token instead (api.access.http).
+PUBLIC_PREFIXES = ("/login", "/lang/", "/healthz", "/api/v1/", *STATIC_PREFIXES)
 
 _ERRORS = {
     400: (N_("Bad request"), N_("The request could not be understood. Check what you entered and try again.")),
@@ -69,6 +71,7 @@ def create_server(settings: Settings) -> Flask:
     server.register_blueprint(cabinet_choice.bp)
     server.register_blueprint(document_signing.bp)
     server.register_blueprint(report_downloads.bp)
+    server.register_blueprint(api_access_bp)
     throttle.init_app(server, settings)
     init_oneid(server, settings)
     init_eimzo(server, settings)

@@ -95,6 +95,11 @@ class Settings:
     # Repeated failed sign-ins from one address: this many within the window, then refused until it passes.
     sign_in_failures_allowed: int = 5
     sign_in_failure_window_minutes: int = 15
+    # The data-exchange API (issue 8): how long a bearer token lives (an organization's client-credentials token, a
+    # patient's token after OneID) and how many calls one token may make per minute.
+    api_client_token_minutes: int = 15
+    api_patient_token_minutes: int = 30
+    api_requests_per_minute: int = 120
 
     @property
     def is_development(self) -> bool:
@@ -129,6 +134,10 @@ class Settings:
             raise SettingsError("EHEALTH_ARCHIVE_RETENTION_DAYS cannot be below 365: R-10 keeps the archive a year")
         if self.sign_in_failures_allowed < 1 or self.sign_in_failure_window_minutes < 1:
             raise SettingsError("EHEALTH_SIGN_IN_FAILURES_ALLOWED and _FAILURE_WINDOW_MINUTES must be at least 1")
+        if min(self.api_client_token_minutes, self.api_patient_token_minutes, self.api_requests_per_minute) < 1:
+            raise SettingsError(
+                "EHEALTH_API_CLIENT_TOKEN_MINUTES, _PATIENT_TOKEN_MINUTES and _REQUESTS_PER_MINUTE must be at least 1"
+            )
         self._validate_oneid()
         self._validate_eimzo()
         return self
@@ -214,4 +223,7 @@ def from_env() -> Settings:
         eimzo_timeout_seconds=float(_env("EIMZO_TIMEOUT_SECONDS", str(Settings.eimzo_timeout_seconds))),
         eimzo_agent_url=_env("EIMZO_AGENT_URL", Settings.eimzo_agent_url),
         eimzo_api_key=_env("EIMZO_API_KEY", ""),
+        api_client_token_minutes=int(_env("API_CLIENT_TOKEN_MINUTES", str(Settings.api_client_token_minutes))),
+        api_patient_token_minutes=int(_env("API_PATIENT_TOKEN_MINUTES", str(Settings.api_patient_token_minutes))),
+        api_requests_per_minute=int(_env("API_REQUESTS_PER_MINUTE", str(Settings.api_requests_per_minute))),
     ).validate()

@@ -1,6 +1,7 @@
 """Operational commands: migrate the database, seed demo data when empty (`python -m ehealth.manage setup`), purge
 archived cabinets past their retention (`python -m ehealth.manage purge-archive [--dry-run]`), expire prescriptions
-past valid-until and send pending SMS (`python -m ehealth.manage sweep-prescriptions`)."""
+past valid-until and send pending SMS (`python -m ehealth.manage sweep-prescriptions`), register an organization's
+API client (`python -m ehealth.manage register-api-client --organization ID --name NAME --scope "..."`)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,27 @@ def sweep_prescriptions(url: str, today: date) -> None:
     print(f"Expired {report.expired} prescription(s) past valid-until on {today}; sent {report.sent} SMS.")
 
 
+def register_api_client(url: str, organization_id: int, name: str, scope: str) -> str:
+    """Register an organization's API client and print its client_id and secret (the secret is shown only now)."""
+    import ehealth.models  # noqa: F401, PLC0415  (every table, so the mapper can order the writes)
+    from api.access.tokens import register_client  # noqa: PLC0415
+    from ehealth.audit.trail import SYSTEM  # noqa: PLC0415
+
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            client, secret = register_client(
+                session, organization_id=organization_id, name=name, scopes=scope, actor=SYSTEM
+            )
+            client_id = client.client_id
+    finally:
+        engine.dispose()
+    print(f"client_id: {client_id}")
+    print(f"client_secret: {secret}")
+    print("The secret is shown only this once; only its hash is kept.")
+    return client_id
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m ehealth.manage", description=__doc__)
@@ -126,12 +148,26 @@ def main(argv: list[str] | None = None) -> int:
     sweep_parser.add_argument(
         "--today", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD", help="default: today in Tashkent"
     )
+    client_parser = commands.add_parser(
+        "register-api-client", help="register an organization's system as an API client (prints its secret once)"
+    )
+    client_parser.add_argument("--organization", type=int, required=True, help="the organization's id")
+    client_parser.add_argument("--name", required=True, help="the system's name, e.g. the pharmacy software")
+    client_parser.add_argument("--scope", required=True, help='space-separated scopes, e.g. "MedicationRequest.read"')
     args = parser.parse_args(argv)
     settings = from_env()
     if args.command == "migrate":
         migrate(settings.database_url)
     elif args.command == "setup":
         setup(settings)
+    elif args.command == "register-api-client":
+        from ehealth.errors import DomainError  # noqa: PLC0415
+
+        try:
+            register_api_client(settings.database_url, args.organization, args.name, args.scope)
+        except DomainError as error:
+            print(f"Refused: {error.msgid.format(**error.params)}", file=sys.stderr)
+            return 1
     elif args.command == "sweep-prescriptions":
         sweep_prescriptions(settings.database_url, args.today or today())
     else:

@@ -1,5 +1,6 @@
 """Import every model so that Base.metadata knows the whole schema (Alembic and tests use this)."""
 
+from api.access.models import ApiClient, ApiRateWindow, ApiToken
 from ehealth.access.models import (
     Cabinet,
     EmploymentNotice,
@@ -39,6 +40,9 @@ from ehealth.reports.models import ReportExport
 __all__ = [
     "Admission",
     "Allergy",
+    "ApiClient",
+    "ApiRateWindow",
+    "ApiToken",
     "Appointment",
     "AuditChainHead",
     "AuditEvent",
