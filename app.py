@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 import db
 from api.access.http import api_access_bp
+from api.fhir_routes import fhir_bp
 from auth import cabinet_choice, callbacks, document_signing, report_downloads, throttle
 from auth import session as auth_session
 from auth.eimzo_views import init_eimzo
@@ -26,7 +27,7 @@ from settings import ROOT, Settings, from_env
 
 # Reachable without signing in: the sign-in itself, the language switch and static files; the API authenticates each
 # call by its bearer token instead (api.access.http).
-PUBLIC_PREFIXES = ("/login", "/lang/", "/healthz", "/api/v1/", *STATIC_PREFIXES)
+PUBLIC_PREFIXES = ("/login", "/lang/", "/healthz", "/api/v1/", "/fhir/", *STATIC_PREFIXES)
 
 _ERRORS = {
     400: (N_("Bad request"), N_("The request could not be understood. Check what you entered and try again.")),
@@ -72,6 +73,7 @@ def create_server(settings: Settings) -> Flask:
     server.register_blueprint(document_signing.bp)
     server.register_blueprint(report_downloads.bp)
     server.register_blueprint(api_access_bp)
+    server.register_blueprint(fhir_bp)
     throttle.init_app(server, settings)
     init_oneid(server, settings)
     init_eimzo(server, settings)

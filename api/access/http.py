@@ -215,14 +215,15 @@ def bearer(*required: str) -> Callable[[Callable[P, ResponseReturnValue]], Calla
 
 
 def unguarded_routes(server: Any) -> list[str]:
-    """The /api/v1 routes a caller could reach without a bearer token (only the token endpoint may be one).
+    """The /api/v1 and /fhir routes a caller could reach without a bearer token (only the token endpoint and the
+    FHIR CapabilityStatement, /fhir/metadata, may be).
 
-    /api/v1 is public to the portal's sign-in redirect (app.PUBLIC_PREFIXES): each route must guard itself.
+    /api/v1 and /fhir are public to the portal's sign-in redirect (app.PUBLIC_PREFIXES): each route must guard itself.
     """
     return sorted(
         rule.rule
         for rule in server.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1")
-        and rule.endpoint != "api_access.token"
+        if rule.rule.startswith(("/api/v1", "/fhir"))
+        and rule.endpoint not in ("api_access.token", "fhir.metadata")
         and not hasattr(server.view_functions[rule.endpoint], BEARER_SCOPES)
     )
