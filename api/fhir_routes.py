@@ -331,3 +331,6 @@ def _unrouted() -> Response | None:
     if isinstance(failed, HTTPException) and failed.code != 404:
         return None  # a redirect (a trailing slash): let routing answer it
     return operation_outcome(404, "not-found", "There is no API route at this address.")
+
+
+from api import pharmacy_exchange as _pharmacy_exchange  # noqa: E402, F401  (its routes join fhir_bp)

@@ -37,6 +37,8 @@ from ehealth.reference.models import Drug, DrugCategory, Organization, Organizat
 NOT_FOUND = N_("No prescription with this number was issued to the patient with this PINFL.")
 BATCH_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z/.\-]{2,39}$")
 PACK_LENGTH = 60
+# The audit role of an organization's system (api.access.tokens): it may look a prescription up for its pharmacy.
+SYSTEM_ROLE = "api_client"
 
 _REFUSED_STATE = {
     PrescriptionState.CANCELLED: N_("Prescription {number} was cancelled; nothing can be dispensed on it."),
@@ -83,9 +85,12 @@ class Found:
     items: list[ItemView]
 
 
-def _pharmacy(session: Session, actor: Actor) -> Organization:
+def _pharmacy(session: Session, actor: Actor, *, system: bool = False) -> Organization:
+    """The actor's pharmacy; with `system`, a pharmacy's own system (an API client, no cabinet) may act too."""
     organization = session.get(Organization, actor.organization_id) if actor.organization_id is not None else None
-    if actor.role != Role.PHARMACIST or organization is None or organization.kind != OrganizationKind.PHARMACY:
+    by_system = system and actor.role == SYSTEM_ROLE and actor.cabinet_id is None
+    allowed = actor.role == Role.PHARMACIST or by_system
+    if not allowed or organization is None or organization.kind != OrganizationKind.PHARMACY:
         raise ValidationError(N_("Only a pharmacist of a pharmacy may dispense prescriptions."))
     return organization
 
@@ -152,7 +157,7 @@ def canonical_of(
 
 def find(session: Session, number: str, pinfl: str, *, actor: Actor, now: datetime | None = None) -> Found:
     """The prescription with this number issued to the patient with this PINFL (both needed); audited."""
-    _pharmacy(session, actor)
+    _pharmacy(session, actor, system=True)
     number, pinfl = _number_and_pinfl(number, pinfl)
     located = _locate(session, number, pinfl, lock=False)
     if located is None:

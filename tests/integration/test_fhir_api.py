@@ -406,4 +406,4 @@ def test_no_fhir_route_but_metadata_is_unguarded(client: FlaskClient) -> None:
     server = client.application
     assert unguarded_routes(server) == []
     fhir_rules = {rule.rule for rule in server.url_map.iter_rules() if rule.rule.startswith("/fhir")}
-    assert "/fhir/metadata" in fhir_rules and len(fhir_rules) == len(PATIENT_TYPES) + 4
+    assert "/fhir/metadata" in fhir_rules and len(fhir_rules) == len(PATIENT_TYPES) + 5
