@@ -5,42 +5,37 @@ OperationOutcome errors, and an audit row naming the patient for every read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from dash import Dash
 from fhir.resources import get_fhir_model_class
 from fhir.resources.capabilitystatement import CapabilityStatement
 from fhir.resources.patient import Patient as FhirPatient
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from api import fhir_routes
-from api.access import tokens
 from api.access.http import unguarded_routes
 from api.fhir.record import patient_record
-from app import create_app
 from db import utcnow
 from ehealth.audit.models import AuditEvent, Outcome
-from ehealth.audit.trail import SYSTEM
 from ehealth.emr import entries
 from ehealth.prescription.dispensing import DispenseLine, dispense
 from ehealth.prescription.models import PrescriptionItem
-from settings import Settings
-from tests import factories, own_database
+from tests import factories, fhir_client, own_database
+from tests.fhir_client import ADDRESS, auth, body, client_token, last_event_id, patient_token
 from tests.prescription_factories import CONFIRMER, setting
 
 database_url = own_database.database_url
 engine = own_database.engine
+# The portal and its test client (tests/fhir_client.py).
+app = fhir_client.app
+client = fhir_client.client
 
-ADDRESS = "198.51.100.9"
-FHIR_JSON = "application/fhir+json"
 PATIENT_TYPES = (
     "Patient",
     "Encounter",
@@ -137,62 +132,10 @@ def world(engine: Engine) -> World:
         )
 
 
-@pytest.fixture
-def app(database_url: str) -> Dash:
-    settings = Settings(
-        environment="test", database_url=database_url, secret_key="f" * 40, api_requests_per_minute=10_000
-    )
-    return create_app(settings)
-
-
-@pytest.fixture
-def client(app: Dash) -> Iterator[FlaskClient]:
-    with app.server.test_client() as client:
-        client.environ_base["REMOTE_ADDR"] = ADDRESS
-        yield client
-
-
-def patient_token(
-    engine: Engine, pinfl: str, *, lifetime: timedelta = timedelta(minutes=30), now: datetime | None = None
-) -> str:
-    with Session(engine) as session:
-        issued = tokens.issue_patient_token(session, pinfl, lifetime=lifetime, source_ip=ADDRESS, now=now)
-        session.commit()
-        return issued.access_token
-
-
-def client_token(engine: Engine, client: FlaskClient, organization_id: int, scopes: str) -> str:
-    with Session(engine, expire_on_commit=False) as session:
-        row, secret = tokens.register_client(
-            session, organization_id=organization_id, name="Axborot tizimi", scopes=scopes, actor=SYSTEM
-        )
-        session.commit()
-    form = {"grant_type": "client_credentials", "client_id": row.client_id, "client_secret": secret}
-    answer = client.post("/api/v1/token", data=form)
-    assert answer.status_code == 200
-    access_token: str = answer.get_json()["access_token"]
-    return access_token
-
-
-def auth(bearer_string: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {bearer_string}"}
-
-
-def body(answer: TestResponse) -> dict[str, Any]:
-    assert answer.mimetype == FHIR_JSON
-    data: dict[str, Any] = answer.get_json(force=True)
-    return data
-
-
 def fhir_events(engine: Engine, after: int = 0) -> list[AuditEvent]:
     with Session(engine) as session:
         query = select(AuditEvent).where(AuditEvent.action.like("api.fhir.%"), AuditEvent.id > after)
         return list(session.execute(query.order_by(AuditEvent.id)).scalars())
-
-
-def last_event_id(engine: Engine) -> int:
-    with Session(engine) as session:
-        return session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
 
 
 def pages(client: FlaskClient, bearer_string: str, first: str) -> list[dict[str, Any]]:

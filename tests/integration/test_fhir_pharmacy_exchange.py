@@ -5,13 +5,10 @@ validates; the look-up is audited by the service and the call names the patient.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import pytest
-from dash import Dash
 from fhir.resources.bundle import Bundle
 from fhir.resources.medicationrequest import MedicationRequest
 from flask.testing import FlaskClient
@@ -22,24 +19,22 @@ from werkzeug.test import TestResponse
 from api.access import tokens
 from api.access.models import TokenKind
 from api.fhir.identifiers import PINFL_SYSTEM
-from app import create_app
 from ehealth.access.models import Role
 from ehealth.audit.models import AuditEvent, Outcome
-from ehealth.audit.trail import SYSTEM
 from ehealth.errors import ValidationError
 from ehealth.prescription.dispensing import DispenseLine, dispense, find
 from ehealth.prescription.models import PrescriptionItem
 from ehealth.reference.models import Organization
-from settings import Settings
-from tests import emr_factories, factories, own_database
+from tests import emr_factories, factories, fhir_client, own_database
+from tests.fhir_client import ADDRESS, auth, body, client_token, last_event_id
 from tests.prescription_factories import CONFIRMER, setting
 
 # This module commits rows: its fixtures use a database of its own (tests/own_database.py).
 database_url = own_database.database_url
 engine = own_database.engine
-
-ADDRESS = "198.51.100.23"
-FHIR_JSON = "application/fhir+json"
+# The portal and its test client (tests/fhir_client.py).
+app = fhir_client.app
+client = fhir_client.client
 
 
 @dataclass
@@ -86,52 +81,9 @@ def world(engine: Engine) -> World:
         )
 
 
-@pytest.fixture
-def app(database_url: str) -> Dash:
-    settings = Settings(
-        environment="test", database_url=database_url, secret_key="f" * 40, api_requests_per_minute=10_000
-    )
-    return create_app(settings)
-
-
-@pytest.fixture
-def client(app: Dash) -> Iterator[FlaskClient]:
-    with app.server.test_client() as client:
-        client.environ_base["REMOTE_ADDR"] = ADDRESS
-        yield client
-
-
-def client_token(engine: Engine, client: FlaskClient, organization_id: int, scopes: str) -> str:
-    with Session(engine, expire_on_commit=False) as session:
-        row, secret = tokens.register_client(
-            session, organization_id=organization_id, name="Dorixona tizimi", scopes=scopes, actor=SYSTEM
-        )
-        session.commit()
-    form = {"grant_type": "client_credentials", "client_id": row.client_id, "client_secret": secret}
-    answer = client.post("/api/v1/token", data=form)
-    assert answer.status_code == 200
-    access_token: str = answer.get_json()["access_token"]
-    return access_token
-
-
-def auth(bearer_string: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {bearer_string}"}
-
-
-def body(answer: TestResponse) -> dict[str, Any]:
-    assert answer.mimetype == FHIR_JSON
-    data: dict[str, Any] = answer.get_json(force=True)
-    return data
-
-
 def search(client: FlaskClient, bearer_string: str, number: str, pinfl: str) -> TestResponse:
     query = f"identifier={quote(number)}&patient.identifier={quote(f'{PINFL_SYSTEM}|{pinfl}')}"
     return client.get(f"/fhir/MedicationRequest?{query}", headers=auth(bearer_string))
-
-
-def last_event_id(engine: Engine) -> int:
-    with Session(engine) as session:
-        return session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
 
 
 def events(engine: Engine, after: int) -> list[AuditEvent]:
