@@ -315,8 +315,9 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool) -> list[str]:
 def check_scope(whole: Iterable[str]) -> dict[str, str]:
     """The roll-up rows a refresh rewrote, as checks.Scope: the touched dates' (none for those rebuilt whole)."""
     scope: dict[str, str] = {}
+    rebuilt = set(whole)
     for rollup in ROLLUPS:
-        if rollup.table in set(whole):
+        if rollup.table in rebuilt:
             continue
         touched = f"{rollup.date_column} IN (SELECT d FROM {rollup.touched})"
         scope[rollup.table] = touched

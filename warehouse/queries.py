@@ -115,29 +115,35 @@ def _rollup(name: str, table: str, date_column: str, f: Filters, *, category: st
 
 
 def _facility_rows(
-    name: str, daily: str, date_column: str, f: Filters, *, category: str = "category", counted: bool = False
+    name: str,
+    daily: str,
+    date_column: str,
+    params: dict[str, Any],
+    *,
+    category: str = "category",
+    counted: bool = False,
 ) -> str:
     """A CTE `name` of a roll-up's organization-grain rows of the period that pass the filters, for figures by
     facility: the whole months from its monthly twin (a thirtieth of the rows), the partial months' days from it.
 
-    `counted` ends the period today (bed-days); the rows carry organization_id, region_id, the category column and
-    the measures, never the date.
+    `params` are the query's own (_params): the SQL and its values agree on the whole months. `counted` ends the
+    period today (bed-days); the rows carry organization_id, region_id, the category column and the measures, never
+    the date.
     """
     monthly, _ = MONTHLY_ROLLUPS[daily]
     columns = ", ".join(("organization_id", "region_id", category, *ROLLUP_MEASURES[daily]))
     end, whole = ("$counted_end", "counted_whole") if counted else ("$end", "whole")
     filters = f"""($region_id IS NULL OR region_id = $region_id)
-          {"AND organization_id = $organization_id" if f.organization_id is not None else ""}
+          {"AND organization_id = $organization_id" if params["organization_id"] is not None else ""}
           AND ($category IS NULL OR {category} = $category)"""
-    last = min(f.end, today()) if counted else f.end
-    first_whole, after_whole = whole_months(f.start, last)
+    last = params["counted_end" if counted else "end"]
     # The daily rows are read only when the period has days outside its whole months (none for whole months).
     days = f"""
         UNION ALL
         SELECT {columns} FROM {daily}
         WHERE {date_column} BETWEEN $start AND {end}
           AND NOT ({date_column} >= ${whole}_from AND {date_column} < ${whole}_to) AND {filters}"""  # noqa: S608
-    partial = first_whole != f.start or after_whole != last + timedelta(days=1)
+    partial = params[f"{whole}_from"] != params["start"] or params[f"{whole}_to"] != last + timedelta(days=1)
     return f"""
     {name} AS (
         SELECT {columns} FROM {monthly}
@@ -216,8 +222,9 @@ def prescriptions_by_region(path: Path, f: Filters) -> Frame:
 
 def prescriptions_by_facility(path: Path, f: Filters) -> Frame:
     """The prescribing facilities with prescriptions in the period: issued, dispensed at least once, rate, J01 share."""
+    params = _params(f)
     sql = f"""
-        WITH {_facility_rows("ap", "agg_prescriptions_daily", "issued_date", f)}
+        WITH {_facility_rows("ap", "agg_prescriptions_daily", "issued_date", params)}
         SELECT o.organization_id, o.name, o.region_id,
                {_SUM.format(part="ap.prescriptions")} AS issued,
                {_SUM.format(part="ap.dispensed_any")} AS dispensed_any,
@@ -228,7 +235,7 @@ def prescriptions_by_facility(path: Path, f: Filters) -> Frame:
         GROUP BY o.organization_id, o.name, o.region_id
         ORDER BY issued DESC, o.name, o.organization_id
     """  # noqa: S608
-    return _query(path, sql, _params(f))
+    return _query(path, sql, params)
 
 
 def top_inns(path: Path, f: Filters, limit: int = 10) -> Frame:
@@ -358,10 +365,11 @@ def admissions_by_facility(path: Path, f: Filters) -> Frame:
                 AND ($category IS NULL OR admission_type = $category)"""
     # A discharged stay's bed-days all lie before its discharge, so by today: those of the period up to today both
     # list its hospital (it overlaps the period) and count.
+    params = _params(f)
     sql = f"""
-        WITH {_facility_rows("ad", "agg_admissions_daily", "admitted_date", f, category="admission_type")},
-        {_facility_rows("dd", "agg_discharges_daily", "discharge_date", f, category="admission_type")},
-        {_facility_rows("bd", "agg_bed_days_daily", "day", f, category="admission_type", counted=True)},
+        WITH {_facility_rows("ad", "agg_admissions_daily", "admitted_date", params, category="admission_type")},
+        {_facility_rows("dd", "agg_discharges_daily", "discharge_date", params, category="admission_type")},
+        {_facility_rows("bd", "agg_bed_days_daily", "day", params, category="admission_type", counted=True)},
         bounds AS (SELECT $start AS first_day, least($end, $today) + 1 AS after_last),
         adm AS (SELECT organization_id, sum(admissions) AS admissions FROM ad GROUP BY organization_id),
         dis AS (SELECT organization_id, {_DISCHARGE_SUMS} FROM dd GROUP BY organization_id),
@@ -390,7 +398,7 @@ def admissions_by_facility(path: Path, f: Filters) -> Frame:
         CROSS JOIN bounds b
         ORDER BY admissions DESC, o.name, o.organization_id
     """  # noqa: S608
-    return _query(path, sql, _params(f))
+    return _query(path, sql, params)
 
 
 def admissions_by_profile(path: Path, f: Filters) -> Frame:
