@@ -25,7 +25,7 @@ from api.access.models import ApiClient, ApiClientStatus, ApiToken, TokenKind
 from api.access.scopes import PATIENT_OWN_READ, Holder
 from db import flush, utcnow
 from ehealth.audit.models import Outcome
-from ehealth.audit.trail import Actor, record
+from ehealth.audit.trail import API_CLIENT_ROLE, API_PATIENT_ROLE, Actor, record
 from ehealth.errors import DomainError, NotFound, ValidationError
 from ehealth.patients.models import Patient
 from ehealth.reference.models import Organization
@@ -109,7 +109,7 @@ class TokenContext:
 
     def actor(self, source_ip: str | None) -> Actor:
         """The audit actor: the client's organization, or the patient (no cabinet, no organization)."""
-        role = "api_patient" if self.kind == TokenKind.PATIENT else "api_client"
+        role = API_PATIENT_ROLE if self.kind == TokenKind.PATIENT else API_CLIENT_ROLE
         return Actor(cabinet_id=None, role=role, organization_id=self.organization_id, source_ip=source_ip)
 
 
@@ -286,7 +286,7 @@ def issue_client_token(
         api_client_id=client.id,
         organization_id=client.organization_id,
     )
-    actor = Actor(None, "api_client", client.organization_id, source_ip)
+    actor = Actor(None, API_CLIENT_ROLE, client.organization_id, source_ip)
     record(session, actor, "api.token", object_type="api_token", object_id=issued.token_id, detail=issued.scope[:300])
     return issued
 
@@ -309,7 +309,7 @@ def issue_patient_token(
     if patient.merged_into_id is not None:
         raise ValidationError(PATIENT_MERGED)
     issued = _new_token(session, now or utcnow(), lifetime, frozenset({PATIENT_OWN_READ}), holder_patient_id=patient.id)
-    actor = Actor(None, "api_patient", None, source_ip)
+    actor = Actor(None, API_PATIENT_ROLE, None, source_ip)
     record(session, actor, "api.token", patient_id=patient.id, object_type="api_token", object_id=issued.token_id)
     return issued
 

@@ -52,6 +52,10 @@ class Actor:
 _HEADS = "ehealth.audit_heads"
 
 SYSTEM = Actor(cabinet_id=None, role="system", organization_id=None)
+# The roles of callers of the data-exchange API (api/access), who act without a cabinet: an organization's system,
+# and a patient signed in with OneID.
+API_CLIENT_ROLE = "api_client"
+API_PATIENT_ROLE = "api_patient"
 
 
 def _locked_head(session: Session, chain: int) -> AuditChainHead:

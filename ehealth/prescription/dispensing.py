@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from db import flush, utcnow
 from ehealth.access.models import Cabinet, Role
 from ehealth.audit.models import Outcome
-from ehealth.audit.trail import Actor, record
+from ehealth.audit.trail import API_CLIENT_ROLE, Actor, record
 from ehealth.errors import NotFound, ValidationError
 from ehealth.i18n import N_
 from ehealth.identifiers import TASHKENT, validate_pinfl
@@ -37,8 +37,6 @@ from ehealth.reference.models import Drug, DrugCategory, Organization, Organizat
 NOT_FOUND = N_("No prescription with this number was issued to the patient with this PINFL.")
 BATCH_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z/.\-]{2,39}$")
 PACK_LENGTH = 60
-# The audit role of an organization's system (api.access.tokens): it may look a prescription up for its pharmacy.
-SYSTEM_ROLE = "api_client"
 
 _REFUSED_STATE = {
     PrescriptionState.CANCELLED: N_("Prescription {number} was cancelled; nothing can be dispensed on it."),
@@ -88,7 +86,7 @@ class Found:
 def _pharmacy(session: Session, actor: Actor, *, system: bool = False) -> Organization:
     """The actor's pharmacy; with `system`, a pharmacy's own system (an API client, no cabinet) may act too."""
     organization = session.get(Organization, actor.organization_id) if actor.organization_id is not None else None
-    by_system = system and actor.role == SYSTEM_ROLE and actor.cabinet_id is None
+    by_system = system and actor.role == API_CLIENT_ROLE and actor.cabinet_id is None
     allowed = actor.role == Role.PHARMACIST or by_system
     if not allowed or organization is None or organization.kind != OrganizationKind.PHARMACY:
         raise ValidationError(N_("Only a pharmacist of a pharmacy may dispense prescriptions."))
